@@ -1,0 +1,3 @@
+from meshway.cli.main import main
+
+main()

@@ -1,0 +1,180 @@
+"""The one HTTP endpoint: every AWS service Meshway speaks, `/health`, and (later) the console.
+
+AWS requests are recognised by protocol: `X-Amz-Target` selects a json-1.1 service, a URI under a
+rest-json service's prefix selects that service. Everything else goes to the Starlette app (health,
+console). Service calls run on one worker thread so the event loop never waits on the store and
+store writes never interleave within this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from meshway.api import sigv4
+from meshway.api.awsproto.protocols import Encoded, Json11Protocol, RestJsonProtocol
+from meshway.api.dispatch import Binding, encode_error, invoke
+from meshway.core.context import RequestContext
+from meshway.core.errors import AwsError, UnknownOperationException
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class AwsEndpoint:
+    """ASGI app: AWS protocols first, the Starlette app for everything else."""
+
+    def __init__(
+        self,
+        bindings: Sequence[Binding],
+        fallback: Starlette,
+        keys: dict[str, sigv4.Key] | None = None,
+    ) -> None:
+        self.fallback = fallback
+        self.keys = keys
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meshway-api")
+        self._json = {}
+        self._rest: list[tuple[str, Binding]] = []
+        for binding in bindings:
+            if isinstance(binding.protocol, Json11Protocol):
+                self._json[binding.protocol.prefix] = binding
+            else:
+                for prefix in _rest_prefixes(binding.protocol):
+                    self._rest.append((prefix, binding))
+
+    def _binding_for(self, scope: Scope, headers: dict[str, str]) -> Binding | None:
+        target = headers.get("x-amz-target")
+        if target:
+            return self._json.get(target.split(".", 1)[0])
+        path: str = scope["path"]
+        for prefix, binding in self._rest:
+            if path == prefix or path.startswith(prefix + "/"):
+                return binding
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.fallback(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        binding = self._binding_for(scope, headers)
+        if binding is None:
+            if headers.get("x-amz-target"):
+                binding = next(iter(self._json.values()))
+                await _send(
+                    send,
+                    encode_error(
+                        binding,
+                        UnknownOperationException(f"Unknown operation {headers['x-amz-target']}"),
+                    ),
+                    "",
+                )
+                return
+            await self.fallback(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        request_id = str(uuid.uuid4())
+        encoded = await self._handle(binding, scope, headers, body, request_id)
+        await _send(send, encoded, request_id)
+
+    async def _handle(
+        self, binding: Binding, scope: Scope, headers: dict[str, str], body: bytes, request_id: str
+    ) -> Encoded:
+        try:
+            identity = self._identify(scope, headers, body)
+            op, params = _decode(binding, scope, headers, body)
+        except AwsError as error:
+            return encode_error(binding, error)
+        ctx = RequestContext(
+            account=identity.account,
+            region=identity.region,
+            access_key=identity.access_key,
+            request_id=request_id,
+        )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, invoke, binding, op, ctx, params)
+
+    def _identify(self, scope: Scope, headers: dict[str, str], body: bytes) -> sigv4.Identity:
+        if self.keys is None:
+            return sigv4.identify(sigv4.parse_authorization(headers.get("authorization")))
+        request = sigv4.SignedRequest(
+            method=scope["method"],
+            raw_path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+        )
+        return sigv4.verify(request, self.keys, dt.datetime.now(dt.UTC))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+def _rest_prefixes(protocol: RestJsonProtocol) -> list[str]:
+    prefixes = set()
+    for name in protocol.model.operation_names:
+        uri = protocol.model.operation_model(name).http["requestUri"]
+        first = uri.split("?", 1)[0].split("/")[1]
+        prefixes.add("/" + first)
+    return sorted(prefixes, key=len, reverse=True)
+
+
+def _decode(
+    binding: Binding, scope: Scope, headers: dict[str, str], body: bytes
+) -> tuple[Any, dict[str, Any]]:
+    protocol = binding.protocol
+    if isinstance(protocol, Json11Protocol):
+        op = protocol.route(headers["x-amz-target"])
+        return op, protocol.decode(op, body)
+    op, labels = protocol.route(scope["method"], scope["path"])
+    query = _query_pairs(scope.get("query_string", b""))
+    return op, protocol.decode(op, labels, query, headers, body)
+
+
+def _query_pairs(raw: bytes) -> list[tuple[str, str]]:
+    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send(send: Send, encoded: Encoded, request_id: str) -> None:
+    headers = [(k.encode(), v.encode()) for k, v in encoded.headers.items()]
+    if request_id:
+        headers.append((b"x-amzn-requestid", request_id.encode()))
+    headers.append((b"content-length", str(len(encoded.body)).encode()))
+    await send({"type": "http.response.start", "status": encoded.status, "headers": headers})
+    await send({"type": "http.response.body", "body": encoded.body})
+
+
+def build_app(
+    bindings: Sequence[Binding],
+    keys: dict[str, sigv4.Key] | None = None,
+    extra_routes: Sequence[Route] = (),
+) -> AwsEndpoint:
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    fallback = Starlette(routes=[Route("/health", health), *extra_routes])
+    return AwsEndpoint(bindings, fallback, keys)

@@ -1,0 +1,1 @@
+"""Amazon ECS resources as pure data and rules: task-definition validation, defaults, ARNs."""
