@@ -1,0 +1,1 @@
+"""The task runtime: ECS task semantics on this host (netns, iptables, processes, health)."""
