@@ -78,14 +78,15 @@ def observe(state: HealthState, check: HealthCheck, probe: ProbeResult) -> Healt
         return replace(state, exit_code=probe.exit_code, output=output)
     streak = state.failing_streak + 1
     status = Health.UNHEALTHY if streak >= check.retries else state.status
-    return HealthState(status=status, failing_streak=streak, exit_code=probe.exit_code,
-                       output=output)
+    return HealthState(
+        status=status, failing_streak=streak, exit_code=probe.exit_code, output=output
+    )
 
 
 def next_probe(state: HealthState, check: HealthCheck, elapsed: float) -> tuple[float, bool]:
     """(seconds from container start of the next probe, whether it is a scheduled one).
 
-    Scheduled probes fall at interval, 2×interval, ... as Docker's ticker does; before the
+    Scheduled probes fall at interval, 2 x interval, ... as Docker's ticker does; before the
     first success an eager probe runs every EAGER_INTERVAL in between."""
     scheduled_at = (int(elapsed // check.interval) + 1) * check.interval
     if state.status is Health.UNKNOWN and state.exit_code != 0:
@@ -93,16 +94,3 @@ def next_probe(state: HealthState, check: HealthCheck, elapsed: float) -> tuple[
         if eager_at < scheduled_at:
             return eager_at, False
     return scheduled_at, True
-
-
-def task_health(essential: Sequence[tuple[bool, Health]]) -> Health:
-    """Task healthStatus from (has a health check, health) of each essential container:
-    UNHEALTHY if any checked one is; HEALTHY once every checked one is (essential containers
-    without a check do not hold it back, as in the seed's task: app unchecked, Envoy checked);
-    UNKNOWN while checks are pending or when no essential container has one."""
-    checked = [health for has_check, health in essential if has_check]
-    if any(health is Health.UNHEALTHY for health in checked):
-        return Health.UNHEALTHY
-    if checked and all(health is Health.HEALTHY for health in checked):
-        return Health.HEALTHY
-    return Health.UNKNOWN

@@ -62,11 +62,13 @@ def interception_from_properties(properties: Mapping[str, str]) -> Interception:
     ingress = properties.get("ProxyIngressPort", "")
     app_ports = _split(properties.get("AppPorts"))
     if app_ports and not ingress:
-        raise InterceptionError("missing parameter proxyIngressPort (required if appPorts are "
-                                "provided)")
+        raise InterceptionError(
+            "missing parameter proxyIngressPort (required if appPorts are provided)"
+        )
     if ingress and not app_ports:
-        raise InterceptionError("missing parameter appPorts (required if proxyIngressPort is "
-                                "provided)")
+        raise InterceptionError(
+            "missing parameter appPorts (required if proxyIngressPort is provided)"
+        )
     ignored_ports = _split(properties.get("EgressIgnoredPorts"))
     for port in (egress, *([ingress] if ingress else []), *app_ports, *ignored_ports):
         _check_port(port)
@@ -74,9 +76,15 @@ def interception_from_properties(properties: Mapping[str, str]) -> Interception:
     for ip in ips:
         _check_cidr(ip)
     ips += [ip for ip in ALWAYS_IGNORED_IPS if ip not in ips]
-    return Interception(ignored_uid=uid, ignored_gid=gid, ingress_port=ingress,
-                        egress_port=egress, app_ports=app_ports,
-                        egress_ignored_ports=ignored_ports, egress_ignored_ips=tuple(ips))
+    return Interception(
+        ignored_uid=uid,
+        ignored_gid=gid,
+        ingress_port=ingress,
+        egress_port=egress,
+        app_ports=app_ports,
+        egress_ignored_ports=ignored_ports,
+        egress_ignored_ips=tuple(ips),
+    )
 
 
 def _check_cidr(text: str) -> None:
@@ -112,8 +120,10 @@ def rule_lines(spec: Interception) -> list[str]:
     if spec.ignored_gid:
         lines.append(f"-A APPMESH_EGRESS -m owner --gid-owner {spec.ignored_gid} -j RETURN")
     if spec.egress_ignored_ports:
-        lines.append(f"-A APPMESH_EGRESS -p tcp -m multiport --dports "
-                     f"{_ports(spec.egress_ignored_ports)} -j RETURN")
+        lines.append(
+            f"-A APPMESH_EGRESS -p tcp -m multiport --dports "
+            f"{_ports(spec.egress_ignored_ports)} -j RETURN"
+        )
     ipv4 = _ipv4(spec.egress_ignored_ips)
     if ipv4:
         lines.append(f"-A APPMESH_EGRESS -p tcp -d {','.join(ipv4)} -j RETURN")

@@ -97,8 +97,12 @@ def resolve(need: Dependency, dep: ContainerState | None, target: str, now: floa
         if stopped:
             return _never(target, need, "dependency has stopped and will not become healthy")
     if _timed_out(dep, now):
-        return _never(target, need, f"dependency did not reach {need.condition} within its "
-                                    f"startTimeout of {dep.start_timeout:g}s")
+        return _never(
+            target,
+            need,
+            f"dependency did not reach {need.condition} within its "
+            f"startTimeout of {dep.start_timeout:g}s",
+        )
     return WAIT
 
 
@@ -123,8 +127,10 @@ def plan_start(containers: Sequence[ContainerState], now: float) -> StartPlan:
     for container in containers:
         if container.status is not Status.PENDING:
             continue
-        verdicts = [resolve(need, by_name.get(need.container), container.name, now)
-                    for need in container.depends_on]
+        verdicts = [
+            resolve(need, by_name.get(need.container), container.name, now)
+            for need in container.depends_on
+        ]
         never = next((v for v in verdicts if v.verdict is Verdict.NEVER), None)
         if never is not None:
             doomed[container.name] = never.reason

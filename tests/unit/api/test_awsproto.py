@@ -20,10 +20,18 @@ ECS = Json11Protocol(service_model("ecs"))
         ("PUT", "/v20190125/meshes", "CreateMesh", {}),
         ("GET", "/v20190125/meshes", "ListMeshes", {}),
         ("GET", "/v20190125/meshes/m", "DescribeMesh", {"meshName": "m"}),
-        ("DELETE", "/v20190125/meshes/m/virtualNodes/n", "DeleteVirtualNode",
-         {"meshName": "m", "virtualNodeName": "n"}),
-        ("GET", "/v20190125/meshes/m/virtualRouter/r/routes/x", "DescribeRoute",
-         {"meshName": "m", "virtualRouterName": "r", "routeName": "x"}),
+        (
+            "DELETE",
+            "/v20190125/meshes/m/virtualNodes/n",
+            "DeleteVirtualNode",
+            {"meshName": "m", "virtualNodeName": "n"},
+        ),
+        (
+            "GET",
+            "/v20190125/meshes/m/virtualRouter/r/routes/x",
+            "DescribeRoute",
+            {"meshName": "m", "virtualRouterName": "r", "routeName": "x"},
+        ),
         ("GET", "/v20190125/meshes/m/virtualRouters", "ListVirtualRouters", {"meshName": "m"}),
         ("PUT", "/v20190125/tag", "TagResource", {}),
         ("GET", "/v20190125/meshes/a%20b", "DescribeMesh", {"meshName": "a b"}),
@@ -56,9 +64,21 @@ def test_a_body_that_is_not_json_is_a_serialization_error() -> None:
 
 def test_payload_outputs_are_the_whole_body_and_drop_undeclared_members() -> None:
     op, _ = APPMESH.route("GET", "/v20190125/meshes/m")
-    mesh = {"meshName": "m", "spec": {}, "status": {"status": "ACTIVE"}, "secret": "x",
-            "metadata": {"arn": "a", "createdAt": 1.5, "lastUpdatedAt": 1.5, "meshOwner": "1",
-                         "resourceOwner": "1", "uid": "u", "version": 1}}
+    mesh = {
+        "meshName": "m",
+        "spec": {},
+        "status": {"status": "ACTIVE"},
+        "secret": "x",
+        "metadata": {
+            "arn": "a",
+            "createdAt": 1.5,
+            "lastUpdatedAt": 1.5,
+            "meshOwner": "1",
+            "resourceOwner": "1",
+            "uid": "u",
+            "version": 1,
+        },
+    }
     encoded = APPMESH.encode(op, {"mesh": mesh})
     body = orjson.loads(encoded.body)
     assert encoded.status == 200
@@ -90,25 +110,37 @@ def test_valid_input_has_no_validation_message() -> None:
 
 def test_a_missing_required_member_is_reported_as_null() -> None:
     message = validation_message(shape("CreateMesh"), {})
-    assert message == ("1 validation error detected: Value null at 'meshName' failed to satisfy "
-                       "constraint: Member must not be null")
+    assert message == (
+        "1 validation error detected: Value null at 'meshName' failed to satisfy "
+        "constraint: Member must not be null"
+    )
 
 
 def test_nested_list_positions_count_from_one_as_aws_does() -> None:
-    spec = {"listeners": [{"portMapping": {"port": 8080, "protocol": "http"}},
-                          {"portMapping": {"port": 70000, "protocol": "http"}}]}
-    message = validation_message(shape("CreateVirtualNode"),
-                                 {"meshName": "m", "virtualNodeName": "n", "spec": spec})
+    spec = {
+        "listeners": [
+            {"portMapping": {"port": 8080, "protocol": "http"}},
+            {"portMapping": {"port": 70000, "protocol": "http"}},
+        ]
+    }
+    message = validation_message(
+        shape("CreateVirtualNode"), {"meshName": "m", "virtualNodeName": "n", "spec": spec}
+    )
     assert message is not None
     assert "Value '70000' at 'spec.listeners.2.member.portMapping.port'" in message
     assert "Member must have value less than or equal to 65535" in message
 
 
 def test_a_union_with_two_members_set_is_rejected() -> None:
-    spec = {"serviceDiscovery": {"dns": {"hostname": "a"},
-                                 "awsCloudMap": {"namespaceName": "n", "serviceName": "s"}}}
-    message = validation_message(shape("CreateVirtualNode"),
-                                 {"meshName": "m", "virtualNodeName": "n", "spec": spec})
+    spec = {
+        "serviceDiscovery": {
+            "dns": {"hostname": "a"},
+            "awsCloudMap": {"namespaceName": "n", "serviceName": "s"},
+        }
+    }
+    message = validation_message(
+        shape("CreateVirtualNode"), {"meshName": "m", "virtualNodeName": "n", "spec": spec}
+    )
     assert message is not None
     assert "spec.serviceDiscovery" in message
 

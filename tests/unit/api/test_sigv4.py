@@ -29,14 +29,17 @@ def signed(
     key: str = "AKIDEXAMPLE",
     service: str = "appmesh",
 ) -> sigv4.SignedRequest:
-    request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
+    request = AWSRequest(
+        method=method, url=url, data=body, headers={"Content-Type": "application/json"}
+    )
     SigV4Auth(Credentials(key, secret), service, "us-west-2").add_auth(request)
     prepared = request.prepare()
     parts = urlsplit(prepared.url)
     headers = {k.lower(): v for k, v in prepared.headers.items()}
     headers["host"] = parts.netloc
-    return sigv4.SignedRequest(method=method, raw_path=parts.path, raw_query=parts.query,
-                               headers=headers, body=body)
+    return sigv4.SignedRequest(
+        method=method, raw_path=parts.path, raw_query=parts.query, headers=headers, body=body
+    )
 
 
 def now() -> dt.datetime:
@@ -45,8 +48,9 @@ def now() -> dt.datetime:
 
 def test_a_request_signed_by_botocore_verifies_and_names_its_account_and_region() -> None:
     identity = sigv4.verify(signed(), KEYS, now())
-    assert identity == sigv4.Identity(account="123456789012", region="us-west-2",
-                                      access_key="AKIDEXAMPLE")
+    assert identity == sigv4.Identity(
+        account="123456789012", region="us-west-2", access_key="AKIDEXAMPLE"
+    )
 
 
 def test_a_path_with_encoded_characters_verifies() -> None:
@@ -61,18 +65,26 @@ def test_a_wrong_secret_is_an_invalid_signature() -> None:
 
 def test_a_tampered_body_is_an_invalid_signature() -> None:
     request = signed()
-    tampered = sigv4.SignedRequest(method=request.method, raw_path=request.raw_path,
-                                   raw_query=request.raw_query, headers=request.headers,
-                                   body=b'{"meshName": "other"}')
+    tampered = sigv4.SignedRequest(
+        method=request.method,
+        raw_path=request.raw_path,
+        raw_query=request.raw_query,
+        headers=request.headers,
+        body=b'{"meshName": "other"}',
+    )
     with pytest.raises(InvalidSignatureException):
         sigv4.verify(tampered, KEYS, now())
 
 
 def test_a_tampered_query_is_an_invalid_signature() -> None:
     request = signed()
-    tampered = sigv4.SignedRequest(method=request.method, raw_path=request.raw_path,
-                                   raw_query="meshOwner=999999999999&limit=5",
-                                   headers=request.headers, body=request.body)
+    tampered = sigv4.SignedRequest(
+        method=request.method,
+        raw_path=request.raw_path,
+        raw_query="meshOwner=999999999999&limit=5",
+        headers=request.headers,
+        body=request.body,
+    )
     with pytest.raises(InvalidSignatureException):
         sigv4.verify(tampered, KEYS, now())
 
@@ -90,8 +102,13 @@ def test_an_unknown_access_key_is_an_unrecognized_client() -> None:
 def test_a_request_without_authorization_is_missing_its_token() -> None:
     request = signed()
     headers = {k: v for k, v in request.headers.items() if k != "authorization"}
-    bare = sigv4.SignedRequest(method="PUT", raw_path=request.raw_path,
-                               raw_query=request.raw_query, headers=headers, body=request.body)
+    bare = sigv4.SignedRequest(
+        method="PUT",
+        raw_path=request.raw_path,
+        raw_query=request.raw_query,
+        headers=headers,
+        body=request.body,
+    )
     with pytest.raises(MissingAuthenticationTokenException):
         sigv4.verify(bare, KEYS, now())
 
@@ -99,8 +116,13 @@ def test_a_request_without_authorization_is_missing_its_token() -> None:
 def test_a_malformed_authorization_header_is_an_incomplete_signature() -> None:
     request = signed()
     headers = dict(request.headers, authorization="AWS4-HMAC-SHA256 Credential=garbage")
-    broken = sigv4.SignedRequest(method="PUT", raw_path=request.raw_path,
-                                 raw_query=request.raw_query, headers=headers, body=request.body)
+    broken = sigv4.SignedRequest(
+        method="PUT",
+        raw_path=request.raw_path,
+        raw_query=request.raw_query,
+        headers=headers,
+        body=request.body,
+    )
     with pytest.raises(IncompleteSignatureException):
         sigv4.verify(broken, KEYS, now())
 

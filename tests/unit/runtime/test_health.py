@@ -9,7 +9,6 @@ from meshway.runtime.health import (
     from_definition,
     next_probe,
     observe,
-    task_health,
 )
 from meshway.runtime.ordering import Health
 
@@ -21,11 +20,18 @@ def probe(code: int, at: float, scheduled: bool = True) -> ProbeResult:
 
 
 def test_the_seed_health_check_becomes_a_shell_command_with_its_timings() -> None:
-    check = from_definition({
-        "command": ["CMD-SHELL", "curl -s http://localhost:9901/server_info | grep state | "
-                                 "grep -q LIVE"],
-        "startPeriod": 10, "interval": 5, "timeout": 2, "retries": 3,
-    })
+    check = from_definition(
+        {
+            "command": [
+                "CMD-SHELL",
+                "curl -s http://localhost:9901/server_info | grep state | grep -q LIVE",
+            ],
+            "startPeriod": 10,
+            "interval": 5,
+            "timeout": 2,
+            "retries": 3,
+        }
+    )
     assert check.command[:2] == ("/bin/sh", "-c")
     assert check.command[2].startswith("curl -s http://localhost:9901/server_info")
     assert (check.interval, check.timeout, check.retries, check.start_period) == (5, 2, 3, 10)
@@ -72,11 +78,3 @@ def test_probes_are_eager_until_the_first_success_then_follow_the_interval() -> 
     assert next_probe(HealthState(), CHECK, elapsed=4.95) == (5.0, True)
     healthy = HealthState(status=Health.HEALTHY, exit_code=0)
     assert next_probe(healthy, CHECK, elapsed=5.2) == (10.0, True)
-
-
-def test_task_health_follows_the_checked_essential_containers() -> None:
-    unchecked = (False, Health.UNKNOWN)
-    assert task_health([unchecked, (True, Health.HEALTHY)]) is Health.HEALTHY
-    assert task_health([unchecked, (True, Health.UNKNOWN)]) is Health.UNKNOWN
-    assert task_health([(True, Health.HEALTHY), (True, Health.UNHEALTHY)]) is Health.UNHEALTHY
-    assert task_health([unchecked]) is Health.UNKNOWN

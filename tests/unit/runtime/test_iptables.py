@@ -32,8 +32,9 @@ SEED = {  # the getting-started task definition's proxyConfiguration
         ("egress-only-gid", {"IgnoredGID": "1337", "ProxyEgressPort": "15001"}),
     ],
 )
-def test_rules_match_the_golden_file(name: str, properties: dict[str, str],
-                                     request: pytest.FixtureRequest) -> None:
+def test_rules_match_the_golden_file(
+    name: str, properties: dict[str, str], request: pytest.FixtureRequest
+) -> None:
     text = restore_text(interception_from_properties(properties))
     golden = GOLDEN / f"{name}.rules"
     if request.config.getoption("--update-goldens"):
@@ -42,8 +43,9 @@ def test_rules_match_the_golden_file(name: str, properties: dict[str, str],
 
 
 def test_the_metadata_addresses_are_always_ignored_even_when_not_listed() -> None:
-    spec = interception_from_properties({"IgnoredUID": "1337", "ProxyEgressPort": "15001",
-                                         "EgressIgnoredIPs": "10.0.0.0/8"})
+    spec = interception_from_properties(
+        {"IgnoredUID": "1337", "ProxyEgressPort": "15001", "EgressIgnoredIPs": "10.0.0.0/8"}
+    )
     assert spec.egress_ignored_ips == ("10.0.0.0/8", "169.254.170.2", "169.254.169.254")
 
 
@@ -68,14 +70,20 @@ def test_no_ingress_chain_without_app_ports_and_ingress_port() -> None:
     [
         ({"ProxyEgressPort": "15001"}, "missing required parameter ignoredGID or ignoredUID"),
         ({"IgnoredUID": "1337"}, "missing required parameter proxyEgressPort"),
-        ({"IgnoredUID": "1", "ProxyEgressPort": "2", "AppPorts": "9080"},
-         "missing parameter proxyIngressPort (required if appPorts are provided)"),
-        ({"IgnoredUID": "1", "ProxyEgressPort": "2", "ProxyIngressPort": "3"},
-         "missing parameter appPorts (required if proxyIngressPort is provided)"),
+        (
+            {"IgnoredUID": "1", "ProxyEgressPort": "2", "AppPorts": "9080"},
+            "missing parameter proxyIngressPort (required if appPorts are provided)",
+        ),
+        (
+            {"IgnoredUID": "1", "ProxyEgressPort": "2", "ProxyIngressPort": "3"},
+            "missing parameter appPorts (required if proxyIngressPort is provided)",
+        ),
         ({**SEED, "AppPorts": "9080,x"}, "invalid port [x] specified"),
         ({**SEED, "ProxyEgressPort": "0"}, "invalid port [0] specified"),
-        ({**SEED, "EgressIgnoredIPs": "300.1.1.1"},
-         "invalid IP or CIDR block [300.1.1.1] specified in egressIgnoredIPs"),
+        (
+            {**SEED, "EgressIgnoredIPs": "300.1.1.1"},
+            "invalid IP or CIDR block [300.1.1.1] specified in egressIgnoredIPs",
+        ),
     ],
 )
 def test_properties_the_plugin_refuses_are_refused_with_its_words(

@@ -71,7 +71,12 @@ def test_an_unhealthy_dependency_without_start_timeout_just_blocks() -> None:
 def test_containers_stop_in_reverse_dependency_order() -> None:
     envoy = ContainerState(name="envoy", status=Status.RUNNING)
     xray = ContainerState(name="xray", status=Status.RUNNING)
-    app = ContainerState(name="app", status=Status.RUNNING,
-                         depends_on=(Dependency(container="envoy", condition=Condition.HEALTHY),
-                                     Dependency(container="xray", condition=Condition.START)))
+    app = ContainerState(
+        name="app",
+        status=Status.RUNNING,
+        depends_on=(
+            Dependency(container="envoy", condition=Condition.HEALTHY),
+            Dependency(container="xray", condition=Condition.START),
+        ),
+    )
     assert stop_waves([envoy, xray, app]) == [["app"], ["envoy", "xray"]]

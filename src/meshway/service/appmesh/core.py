@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -37,8 +38,12 @@ MAX_TAGS = 50
 
 # What must be gone before each kind can be deleted: kinds listed under it.
 _CHILD_KINDS: dict[KindName, tuple[KindName, ...]] = {
-    KindName.MESH: (KindName.VIRTUAL_SERVICE, KindName.VIRTUAL_ROUTER, KindName.VIRTUAL_NODE,
-                    KindName.VIRTUAL_GATEWAY),
+    KindName.MESH: (
+        KindName.VIRTUAL_SERVICE,
+        KindName.VIRTUAL_ROUTER,
+        KindName.VIRTUAL_NODE,
+        KindName.VIRTUAL_GATEWAY,
+    ),
     KindName.VIRTUAL_ROUTER: (KindName.ROUTE,),
     KindName.VIRTUAL_GATEWAY: (KindName.GATEWAY_ROUTE,),
 }
@@ -46,15 +51,37 @@ _CHILD_KINDS: dict[KindName, tuple[KindName, ...]] = {
 Output = dict[str, Any]
 
 
-def _fingerprint(*parts: Any) -> str:
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+@dataclass(frozen=True, slots=True)
+class ClientToken:
+    """A request's `clientToken`: where its first answer is kept, and what the input was."""
+
+    value: str | None
+    scope: str
+    fingerprint: str
+
+    @staticmethod
+    def of(
+        action: str,
+        rid: ResourceId,
+        token: str | None,
+        spec: Mapping[str, Any],
+        tags: list[dict[str, str]] | None,
+    ) -> ClientToken:
+        digest = hashlib.sha256(orjson.dumps([spec, tags], option=orjson.OPT_SORT_KEYS))
+        return ClientToken(token, f"appmesh:{action}:{rid.arn()}:{token}", digest.hexdigest())
 
 
 class AppMeshCore:
     """The generic engine; `operations.AppMeshService` names it in the API's words."""
 
-    def __init__(self, store: Store, *, clock: Clock, ids: IdFactory,
-                 quotas: Mapping[KindName, int] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock,
+        ids: IdFactory,
+        quotas: Mapping[KindName, int] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._ids = ids
@@ -63,20 +90,39 @@ class AppMeshCore:
     # -- identities -------------------------------------------------------------------------
 
     @staticmethod
-    def _rid(ctx: RequestContext, kind: KindName, mesh: str, name: str = "",
-             parent: str = "", owner: str | None = None) -> ResourceId:
-        return ResourceId(kind=kind, account=owner or ctx.account, region=ctx.region, mesh=mesh,
-                          parent_name=parent, name=name)
+    def _rid(
+        ctx: RequestContext,
+        kind: KindName,
+        mesh: str,
+        name: str = "",
+        *,
+        parent: str = "",
+        owner: str | None = None,
+    ) -> ResourceId:
+        return ResourceId(
+            kind=kind,
+            account=owner or ctx.account,
+            region=ctx.region,
+            mesh=mesh,
+            parent_name=parent,
+            name=name,
+        )
 
     # -- the generic operations ----------------------------------------------------------
 
-    def _create(self, ctx: RequestContext, rid: ResourceId, spec: Mapping[str, Any] | None,
-                tags: list[dict[str, str]] | None, token: str | None) -> Output:
+    def _create(
+        self,
+        ctx: RequestContext,
+        rid: ResourceId,
+        spec: Mapping[str, Any] | None,
+        tags: list[dict[str, str]] | None,
+        token: str | None,
+    ) -> Output:
         kind = KINDS[rid.kind]
         stored_spec = with_defaults(rid.kind, spec)
         with self._store.transaction() as tx:
-            scope = f"appmesh:create:{rid.arn()}:{token}"
-            replay = self._replay(tx, scope, token, stored_spec, tags)
+            idem = ClientToken.of("create", rid, token, stored_spec, tags)
+            replay = self._replay(tx, idem)
             if replay is not None:
                 return replay
             self._check_parent(tx, rid)
@@ -86,14 +132,19 @@ class AppMeshCore:
             self._check_spec(tx, rid, stored_spec)
             now = self._clock.now()
             metadata = {
-                "arn": rid.arn(), "createdAt": now, "lastUpdatedAt": now, "meshOwner": rid.account,
-                "resourceOwner": ctx.account, "uid": self._ids.uuid(), "version": 1,
+                "arn": rid.arn(),
+                "createdAt": now,
+                "lastUpdatedAt": now,
+                "meshOwner": rid.account,
+                "resourceOwner": ctx.account,
+                "uid": self._ids.uuid(),
+                "version": 1,
             }
             data = self._data(rid, metadata, stored_spec, "ACTIVE")
             repo.save(tx, rid, data, list(tags or []))
             repo.set_references(tx, rid, self._targets(rid, stored_spec))
             output = {kind.name.value: data}
-            self._remember(tx, scope, token, stored_spec, tags, output)
+            self._remember(tx, idem, output)
         return output
 
     def _describe(self, rid: ResourceId) -> Output:
@@ -101,13 +152,12 @@ class AppMeshCore:
             record = repo.require(tx, rid)
         return {KINDS[rid.kind].name.value: record.body["data"]}
 
-    def _update(self, rid: ResourceId, spec: Mapping[str, Any] | None,
-                token: str | None) -> Output:
+    def _update(self, rid: ResourceId, spec: Mapping[str, Any] | None, token: str | None) -> Output:
         kind = KINDS[rid.kind]
         stored_spec = with_defaults(rid.kind, spec)
         with self._store.transaction() as tx:
-            scope = f"appmesh:update:{rid.arn()}:{token}"
-            replay = self._replay(tx, scope, token, stored_spec, None)
+            idem = ClientToken.of("update", rid, token, stored_spec, None)
+            replay = self._replay(tx, idem)
             if replay is not None:
                 return replay
             record = repo.require(tx, rid)
@@ -120,7 +170,7 @@ class AppMeshCore:
             repo.save(tx, rid, data, list(record.body.get("tags", [])))
             repo.set_references(tx, rid, self._targets(rid, stored_spec))
             output = {kind.name.value: data}
-            self._remember(tx, scope, token, stored_spec, None, output)
+            self._remember(tx, idem, output)
         return output
 
     def _delete(self, rid: ResourceId) -> Output:
@@ -133,8 +183,14 @@ class AppMeshCore:
         data["status"] = {"status": "DELETED"}
         return {kind.name.value: data}
 
-    def _list(self, parent: ResourceId | None, kind_name: KindName, scope: str | None,
-              limit: int | None, token: str | None) -> Output:
+    def _list(
+        self,
+        parent: ResourceId | None,
+        kind_name: KindName,
+        scope: str | None,
+        limit: int | None,
+        token: str | None,
+    ) -> Output:
         kind = KINDS[kind_name]
         after = decode_token(token)
         with self._store.read() as tx:
@@ -160,8 +216,9 @@ class AppMeshCore:
         if limit is None:
             return
         if tx.count(KINDS[rid.kind].store_kind, repo.parent_key(rid)) >= limit:
-            where = "account" if rid.kind is KindName.MESH else repo.describe_name(rid.parent()
-                                                                               or rid)
+            where = (
+                "account" if rid.kind is KindName.MESH else repo.describe_name(rid.parent() or rid)
+            )
             raise LimitExceededException(
                 f"The maximum number of {KINDS[rid.kind].title} resources ({limit}) for "
                 f"{where} has been reached."
@@ -173,7 +230,8 @@ class AppMeshCore:
         if parent is not None and parent.kind is not KindName.MESH:
             parent_spec = repo.require(tx, parent).body["data"]["spec"]
         check_spec(
-            rid.kind, spec,
+            rid.kind,
+            spec,
             router_spec=parent_spec if rid.kind is KindName.ROUTE else None,
             gateway_spec=parent_spec if rid.kind is KindName.GATEWAY_ROUTE else None,
         )
@@ -190,9 +248,7 @@ class AppMeshCore:
                 )
         users = repo.referrers(tx, rid)
         if users:
-            raise ResourceInUseException(
-                f"{repo.describe_name(rid)} is in use by {users[0]}."
-            )
+            raise ResourceInUseException(f"{repo.describe_name(rid)} is in use by {users[0]}.")
 
     @staticmethod
     def _targets(rid: ResourceId, spec: Mapping[str, Any]) -> list[ResourceId]:
@@ -201,15 +257,14 @@ class AppMeshCore:
     # -- idempotency ---------------------------------------------------------------------
 
     @staticmethod
-    def _replay(tx: Transaction, scope: str, token: str | None, spec: Mapping[str, Any],
-                tags: list[dict[str, str]] | None) -> Output | None:
-        if not token:
+    def _replay(tx: Transaction, token: ClientToken) -> Output | None:
+        if not token.value:
             return None
-        found = tx.recall(scope)
+        found = tx.recall(token.scope)
         if found is None:
             return None
         fingerprint, response = found
-        if fingerprint != _fingerprint(spec, tags):
+        if fingerprint != token.fingerprint:
             raise ConflictException(
                 "The request contains a client token that was used for a previous update "
                 "resource call with different specifications."
@@ -217,21 +272,25 @@ class AppMeshCore:
         return dict(response)
 
     @staticmethod
-    def _remember(tx: Transaction, scope: str, token: str | None, spec: Mapping[str, Any],
-                  tags: list[dict[str, str]] | None, output: Output) -> None:
-        if token:
-            tx.remember(scope, _fingerprint(spec, tags), output)
+    def _remember(tx: Transaction, token: ClientToken, output: Output) -> None:
+        if token.value:
+            tx.remember(token.scope, token.fingerprint, output)
 
     # -- wire forms ----------------------------------------------------------------------
 
     @staticmethod
-    def _data(rid: ResourceId, metadata: dict[str, Any], spec: Mapping[str, Any],
-              status: str) -> dict[str, Any]:
-        data: dict[str, Any] = {"meshName": rid.mesh, "metadata": metadata, "spec": spec,
-                                "status": {"status": status}}
+    def _data(
+        rid: ResourceId, metadata: dict[str, Any], spec: Mapping[str, Any], status: str
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "meshName": rid.mesh,
+            "metadata": metadata,
+            "spec": spec,
+            "status": {"status": status},
+        }
         parent_kind = KINDS[rid.kind].parent
         if parent_kind not in (None, KindName.MESH):
-            data[KINDS[parent_kind].name_member] = rid.parent_name  # type: ignore[index]
+            data[KINDS[parent_kind].name_member] = rid.parent_name
         if rid.kind is not KindName.MESH:
             data[KINDS[rid.kind].name_member] = rid.name
         return data
@@ -254,8 +313,9 @@ class AppMeshCore:
             raise NotFoundException(f"The resource {arn} does not exist.")
         return rid, record
 
-    def tag_resource(self, ctx: RequestContext, *, resource_arn: str,
-                     tags: list[dict[str, str]]) -> Output:
+    def tag_resource(
+        self, ctx: RequestContext, *, resource_arn: str, tags: list[dict[str, str]]
+    ) -> Output:
         with self._store.transaction() as tx:
             rid, record = self._tagged(tx, resource_arn)
             merged = {tag["key"]: tag["value"] for tag in record.body.get("tags", [])}
@@ -268,8 +328,9 @@ class AppMeshCore:
             repo.save(tx, rid, record.body["data"], new_tags)
         return {}
 
-    def untag_resource(self, ctx: RequestContext, *, resource_arn: str,
-                       tag_keys: list[str]) -> Output:
+    def untag_resource(
+        self, ctx: RequestContext, *, resource_arn: str, tag_keys: list[str]
+    ) -> Output:
         with self._store.transaction() as tx:
             rid, record = self._tagged(tx, resource_arn)
             drop = set(tag_keys)
@@ -277,11 +338,18 @@ class AppMeshCore:
             repo.save(tx, rid, record.body["data"], kept)
         return {}
 
-    def list_tags_for_resource(self, ctx: RequestContext, *, resource_arn: str,
-                               limit: int | None = None, next_token: str | None = None) -> Output:
+    def list_tags_for_resource(
+        self,
+        ctx: RequestContext,
+        *,
+        resource_arn: str,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> Output:
         start = decode_token(next_token)
         with self._store.read() as tx:
             _, record = self._tagged(tx, resource_arn)
         tags = record.body.get("tags", [])
         end = start + (limit or DEFAULT_LIMIT)
-        return {"tags": tags[start:end], "nextToken": encode_token(end if end < len(tags) else None)}
+        more = end if end < len(tags) else None
+        return {"tags": tags[start:end], "nextToken": encode_token(more)}

@@ -40,11 +40,19 @@ def require(tx: Transaction, rid: ResourceId) -> Record:
     return record
 
 
-def save(tx: Transaction, rid: ResourceId, data: Mapping[str, Any],
-         tags: list[dict[str, str]]) -> None:
+def save(
+    tx: Transaction, rid: ResourceId, data: Mapping[str, Any], tags: list[dict[str, str]]
+) -> None:
     kind = KINDS[rid.kind]
-    tx.put(Record(kind=kind.store_kind, key=rid.arn(), parent=parent_key(rid),
-                  name=rid.name or rid.mesh, body={"data": data, "tags": tags}))
+    tx.put(
+        Record(
+            kind=kind.store_kind,
+            key=rid.arn(),
+            parent=parent_key(rid),
+            name=rid.name or rid.mesh,
+            body={"data": data, "tags": tags},
+        )
+    )
 
 
 def remove(tx: Transaction, rid: ResourceId) -> None:
@@ -63,8 +71,15 @@ def set_references(tx: Transaction, source: ResourceId, targets: list[ResourceId
         tx.delete(REF_KIND, old.key)
     for target in targets:
         target_arn = target.arn()
-        tx.put(Record(kind=REF_KIND, key=f"{target_arn}|{source_arn}", parent=target_arn,
-                      name=source_arn, body={}))
+        tx.put(
+            Record(
+                kind=REF_KIND,
+                key=f"{target_arn}|{source_arn}",
+                parent=target_arn,
+                name=source_arn,
+                body={},
+            )
+        )
 
 
 def referrers(tx: Transaction, target: ResourceId) -> list[str]:
