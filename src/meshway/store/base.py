@@ -10,7 +10,7 @@ Implementations: `meshway.store.sql` (SQLite, and PostgreSQL through the same SQ
 from __future__ import annotations
 
 import builtins  # the `list` method below shadows the builtin inside the class
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -86,6 +86,10 @@ class Store(Protocol):
     def revision(self) -> int: ...
 
     def changes_since(self, revision: int, limit: int = 1000) -> list[Change]: ...
+
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Be told the revision of every commit made through this store object."""
+        ...
 
     def close(self) -> None: ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins  # the `list` method below shadows the builtin inside the class
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,11 @@ class SqlTransaction:
         self._conn = conn
         self._clock = clock
         self._revision: int | None = None
+
+    @property
+    def revision(self) -> int | None:
+        """The revision this transaction drew (None while it has written nothing)."""
+        return self._revision
 
     def _bump(self, column: sa.Column[Any]) -> int:
         value = self._conn.execute(
@@ -228,7 +233,8 @@ class SqlStore:
         self.engine = sa.create_engine(url, future=True)
         if self._sqlite:
             _configure_sqlite(self.engine)
-        self._local = threading.local()
+        self._listeners: list[Callable[[int], None]] = []
+        self._listeners_lock = threading.Lock()
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             if conn.execute(sa.select(meta.c.id)).first() is None:
@@ -241,12 +247,35 @@ class SqlStore:
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
             else:
                 conn.begin()
+            tx = SqlTransaction(conn, self._clock)
             try:
-                yield SqlTransaction(conn, self._clock)
+                yield tx
             except BaseException:
                 conn.exec_driver_sql("ROLLBACK") if self._sqlite else conn.rollback()
                 raise
             conn.exec_driver_sql("COMMIT") if self._sqlite else conn.commit()
+        if tx.revision is not None:
+            self._notify(tx.revision)
+
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Call `listener(revision)` after each commit that changed something in this process
+        (from the committing thread; keep it short). Returns the unsubscribe function. Other
+        processes sharing the database are seen through `changes_since`, not here."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _notify(self, revision: int) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(revision)
 
     def transaction(self) -> Any:
         return self._begin(write=True)

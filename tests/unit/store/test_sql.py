@@ -112,3 +112,19 @@ def test_the_data_survives_reopening_the_file(tmp_path: Path) -> None:
     with second.read() as tx:
         assert tx.get("node", "mesh-a/a") is not None
     assert second.revision() == 1
+
+
+def test_subscribers_hear_each_committed_revision_and_nothing_else(store: SqlStore) -> None:
+    heard: list[int] = []
+    unsubscribe = store.subscribe(heard.append)
+    with store.transaction() as tx:
+        tx.put(node("a"))
+    with store.transaction() as tx:
+        tx.get("node", "mesh-a/a")  # writes nothing
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.put(node("b"))
+        raise RuntimeError("rolled back")
+    unsubscribe()
+    with store.transaction() as tx:
+        tx.put(node("c"))
+    assert heard == [1]
