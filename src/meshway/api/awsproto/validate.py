@@ -38,6 +38,8 @@ def _show(value: Any) -> str:
         return "'true'" if value else "'false'"
     if isinstance(value, (int, float)):
         return f"'{value}'"
+    if isinstance(value, (list, dict)) and not value:
+        return "'[]'" if isinstance(value, list) else "'{}'"
     return "'" + type(value).__name__ + "'"
 
 

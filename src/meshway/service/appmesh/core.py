@@ -29,10 +29,10 @@ from meshway.core.errors import (
 from meshway.core.ids import IdFactory
 from meshway.model.appmesh.kinds import KINDS, KindName, ResourceId, parse_arn
 from meshway.model.appmesh.refs import references
-from meshway.model.appmesh.rules import check_spec, with_defaults
+from meshway.model.appmesh.rules import check_router_routes, check_spec, with_defaults
 from meshway.service.appmesh import repository as repo
 from meshway.service.appmesh.pagination import DEFAULT_LIMIT, decode_token, encode_token
-from meshway.store.base import Store, Transaction
+from meshway.store.base import Store, Transaction, iter_all
 
 MAX_TAGS = 50
 
@@ -235,6 +235,9 @@ class AppMeshCore:
             router_spec=parent_spec if rid.kind is KindName.ROUTE else None,
             gateway_spec=parent_spec if rid.kind is KindName.GATEWAY_ROUTE else None,
         )
+        if rid.kind is KindName.VIRTUAL_ROUTER:  # its routes must fit its new listeners
+            routes = iter_all(tx, KINDS[KindName.ROUTE].store_kind, rid.arn())
+            check_router_routes(spec, {r.name: r.body["data"]["spec"] for r in routes})
         for target in self._targets(rid, spec):
             if repo.load(tx, target) is None:
                 raise NotFoundException(f"{repo.describe_name(target)} does not exist.")
