@@ -14,10 +14,12 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -141,7 +143,10 @@ def _decode(
     if isinstance(protocol, Json11Protocol):
         op = protocol.route(headers["x-amz-target"])
         return op, protocol.decode(op, body)
-    op, labels = protocol.route(scope["method"], scope["path"])
+    # Labels are matched on the raw path and unquoted afterwards, so an encoded `/` (%2F) stays
+    # inside its label instead of splitting the URI.
+    raw = scope.get("raw_path") or scope["path"].encode()
+    op, labels = protocol.route(scope["method"], raw.decode("utf-8", "replace"))
     query = _query_pairs(scope.get("query_string", b""))
     return op, protocol.decode(op, labels, query, headers, body)
 
@@ -168,13 +173,32 @@ async def _send(send: Send, encoded: Encoded, request_id: str) -> None:
     await send({"type": "http.response.body", "body": encoded.body})
 
 
+async def _json_http_error(_: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer like AWS's front end: JSON and an error type, no HTML."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code = "UnknownOperationException" if status == 404 else "BadRequestException"
+    return JSONResponse(
+        {"message": exc.detail if isinstance(exc, HTTPException) else "Internal error"},
+        status_code=status,
+        headers={"x-amzn-ErrorType": code},
+    )
+
+
 def build_app(
     bindings: Sequence[Binding],
     keys: dict[str, sigv4.Key] | None = None,
     extra_routes: Sequence[Route] = (),
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> AwsEndpoint:
+    """The endpoint; `lifespan` starts and stops the engines (runtime, control plane) with the
+    server, so `GET /health` answers only once they run and SIGTERM stops them cleanly."""
+
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    fallback = Starlette(routes=[Route("/health", health), *extra_routes])
+    fallback = Starlette(
+        routes=[Route("/health", health), *extra_routes],
+        exception_handlers={HTTPException: _json_http_error},
+        lifespan=lifespan,
+    )
     return AwsEndpoint(bindings, fallback, keys)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore import xform_name
-from botocore.model import OperationModel
+from botocore.model import OperationModel, Shape
 
 from meshway.api.awsproto.protocols import Encoded, Json11Protocol, RestJsonProtocol
 from meshway.api.awsproto.validate import validation_message
@@ -53,6 +53,20 @@ def encode_error(binding: Binding, error: AwsError) -> Encoded:
     return binding.protocol.encode_error(error, error_status(binding, error))
 
 
+def declared_only(shape: Shape, value: Any) -> Any:
+    """`value` without the members its shape does not declare, at every depth: AWS ignores
+    unknown input members, and nothing undeclared may reach a handler or the store."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {k: declared_only(members[k], v) for k, v in value.items() if k in members}
+    if kind == "list" and isinstance(value, list):
+        return [declared_only(shape.member, item) for item in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: declared_only(shape.value, v) for k, v in value.items()}
+    return value
+
+
 def invoke(
     binding: Binding, op: OperationModel, ctx: RequestContext, params: dict[str, Any]
 ) -> Encoded:
@@ -64,7 +78,8 @@ def invoke(
         handler = binding.handler(op)
         if handler is None:
             raise AwsError(f"{op.name} is not implemented", code="UnsupportedOperation")
-        members = {xform_name(key): value for key, value in params.items()}
+        declared = declared_only(op.input_shape, params) if op.input_shape is not None else {}
+        members = {xform_name(key): value for key, value in declared.items()}
         output = handler(ctx, **members)
         return binding.protocol.encode(op, output)
     except AwsError as error:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 import click
 
 from meshway import __version__
+
+DATA_DIR = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".meshway"),
+    show_default=True,
+    help="Where the SQLite store and task state live.",
+)
 
 
 @click.group()
@@ -16,13 +26,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".meshway"),
-    show_default=True,
-    help="Where the SQLite store and task state live.",
-)
+@DATA_DIR
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=7700, show_default=True)
 @click.option("--store", "store_url", default=None, help="SQLAlchemy URL (default: SQLite).")
@@ -38,6 +42,18 @@ def cli() -> None:
     default=None,
     help="Verify SigV4 signatures against the keys in this file.",
 )
+@click.option(
+    "--task-cidr",
+    default="198.18.0.0/16",
+    show_default=True,
+    help="Addresses for awsvpc tasks on the meshway0 bridge.",
+)
+@click.option(
+    "--runtime/--no-runtime",
+    default=True,
+    show_default=True,
+    help="Run ECS tasks on this host (needs root).",
+)
 @click.option("--log-level", default="info", show_default=True)
 def server(
     data_dir: Path,
@@ -46,9 +62,11 @@ def server(
     store_url: str | None,
     images: Path | None,
     require_auth: Path | None,
+    task_cidr: str,
+    runtime: bool,
     log_level: str,
 ) -> None:
-    """Run everything in the foreground: AWS endpoint, store, control plane, runtime."""
+    """Run everything in the foreground: AWS endpoint, store, task runtime."""
     from meshway.cli.server import ServerOptions, run
 
     run(
@@ -59,9 +77,47 @@ def server(
             store_url=store_url,
             images=images,
             require_auth=require_auth,
+            task_cidr=task_cidr,
+            runtime=runtime,
             log_level=log_level,
         )
     )
+
+
+@cli.command()
+@DATA_DIR
+@click.argument("task")
+@click.argument("container", required=False)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing as the container writes.")
+@click.option("-n", "--lines", type=int, default=100, show_default=True)
+def logs(data_dir: Path, task: str, container: str | None, follow: bool, lines: int) -> None:
+    """Print a task's container logs (stdout and stderr), as `docker logs` would."""
+    from meshway.runtime import logs as task_logs
+
+    state_dir = data_dir / "runtime"
+    task_id = task.rsplit("/", 1)[-1]
+    names = [container] if container else task_logs.containers_with_logs(state_dir, task_id)
+    if not names:
+        raise click.ClickException(f"no logs for task {task_id} in {state_dir}")
+    files = [task_logs.log_files(state_dir, task_id, name) for name in names]
+    for name, pair in zip(names, files, strict=True):
+        prefix = f"{name} | " if len(names) > 1 else ""
+        for path in (pair.stdout, pair.stderr):
+            for line in task_logs.tail(path, lines):
+                click.echo(prefix + line)
+    if follow:
+        paths = [p for pair in files for p in (pair.stdout, pair.stderr)]
+        try:
+            asyncio.run(_follow(paths))
+        except KeyboardInterrupt:
+            sys.exit(0)
+
+
+async def _follow(paths: list[Path]) -> None:
+    from meshway.runtime import logs as task_logs
+
+    async for _, line in task_logs.follow_many(paths):
+        click.echo(line)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from meshway.model.ecs.tasks import StopCode, TaskReport, TaskStatus
 from meshway.runtime.host import Launch, TaskHost
 from meshway.runtime.iptables import Interception, interception_from_properties
+from meshway.runtime.launch import hostname_for, task_id_of
 from meshway.runtime.supervisor import TaskSupervisor
 from meshway.service.ecs import ClaimedTask, EcsService
 from meshway.service.ecs.base import TASK
@@ -32,7 +33,7 @@ POLL_INTERVAL = 1.0  # a safety net; commits wake the engine at once
 
 
 class Preparer(Protocol):
-    def __call__(self, claimed: ClaimedTask, container: Mapping[str, Any]) -> Launch: ...
+    def __call__(self, claimed: ClaimedTask, definition: Mapping[str, Any]) -> Launch: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +45,6 @@ class StoreReporter:
         await asyncio.to_thread(
             self.ecs.report_task_state, self.task_arn, report, runtime_id=RUNTIME_ID
         )
-
-
-def task_id(task_arn: str) -> str:
-    return task_arn.rsplit("/", 1)[-1]
 
 
 def interception_of(definition: Mapping[str, Any]) -> Interception | None:
@@ -147,8 +144,8 @@ class RuntimeEngine:
         arn = claimed.task_arn
         definition = claimed.task_definition
         supervisor = TaskSupervisor(
-            task_id=task_id(arn),
-            hostname=f"ip-{task_id(arn)[:8]}",
+            task_id=task_id_of(arn),
+            hostname=hostname_for(task_id_of(arn)),
             containers=list(definition["containerDefinitions"]),
             interception=interception_of(definition),
             prepare=lambda container: self._prepare(claimed, container),

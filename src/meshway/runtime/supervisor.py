@@ -204,7 +204,11 @@ class TaskSupervisor:
 
     async def _launch(self, container: Container) -> None:
         assert container.launch is not None
-        container.process = await self._host.start(container.launch)
+        try:
+            container.process = await self._host.start(container.launch)
+        except LaunchError as error:  # the container stops before it ran, as in ECS
+            await self._doom(container, error.reason, exit_code=None)
+            return
         container.started_mono = self._clock()
         container.state = replace(
             container.state, status=Status.RUNNING, started_at=container.started_mono
@@ -214,17 +218,17 @@ class TaskSupervisor:
         if container.check is not None:
             self._probes.append(asyncio.create_task(self._watch_health(container)))
 
-    async def _doom(self, container: Container, reason: str) -> None:
-        container.state = replace(
-            container.state, status=Status.STOPPED, exit_code=DEPENDENCY_EXIT_CODE
-        )
+    async def _doom(
+        self, container: Container, reason: str, exit_code: int | None = DEPENDENCY_EXIT_CODE
+    ) -> None:
+        container.state = replace(container.state, status=Status.STOPPED, exit_code=exit_code)
         await self._reporter.report(
             TaskReport(
                 containers=(
                     ContainerReport(
                         name=container.name,
                         last_status=ContainerStatus.STOPPED,
-                        exit_code=DEPENDENCY_EXIT_CODE,
+                        exit_code=exit_code,
                         reason=reason,
                     ),
                 )

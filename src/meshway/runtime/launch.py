@@ -1,0 +1,98 @@
+"""A container definition (plus RunTask's overrides) → the process to run, as ECS and Docker
+decide it: the image's config from the catalog, Docker's entryPoint/command/env merge, the
+variables the ECS agent injects, and ulimits. Pure apart from nothing: the catalog is loaded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from meshway.runtime import images
+from meshway.runtime.host import Launch
+from meshway.runtime.supervisor import LaunchError
+from meshway.service.ecs import ClaimedTask
+
+
+def _pairs(items: Any) -> dict[str, str]:
+    return {str(i["name"]): str(i.get("value", "")) for i in items or ()}
+
+
+def _override(task: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    for item in (task.get("overrides") or {}).get("containerOverrides") or ():
+        if item.get("name") == name:
+            return item  # type: ignore[no-any-return]
+    return {}
+
+
+def task_id_of(task_arn: str) -> str:
+    return task_arn.rsplit("/", 1)[-1]
+
+
+def hostname_for(task_id: str) -> str:
+    """The task's hostname (its own name in its hosts file, and $HOSTNAME)."""
+    return f"ip-{task_id[:8]}"
+
+
+def _region(task_arn: str) -> str:
+    return task_arn.split(":")[3]
+
+
+def ecs_environment(task: Mapping[str, Any]) -> dict[str, str]:
+    """What the agent sets in every container that Meshway can honestly provide (no metadata
+    endpoint is served, so ECS_CONTAINER_METADATA_URI is not claimed)."""
+    region = _region(str(task["taskArn"]))
+    return {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_EXECUTION_ENV": "AWS_ECS_EC2"}
+
+
+def rlimits(definition: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    return {
+        str(u["name"]): (int(u["softLimit"]), int(u["hardLimit"]))
+        for u in definition.get("ulimits") or ()
+    }
+
+
+class Preparer:
+    """Turns a claimed task's container definitions into `Launch`es with one image catalog."""
+
+    def __init__(self, catalog: images.Catalog) -> None:
+        self.catalog = catalog
+
+    def __call__(self, claimed: ClaimedTask, definition: Mapping[str, Any]) -> Launch:
+        task = claimed.task
+        name = str(definition["name"])
+        override = _override(task, name)
+        try:
+            image = self.catalog.lookup(str(definition["image"]))
+        except images.UnknownImage as error:
+            raise LaunchError(f"CannotPullContainerError: {error}") from error
+        if image.kind is not images.ImageKind.PROGRAM:
+            raise LaunchError(
+                f"CannotStartContainerError: the built-in {image.kind.value} image is not "
+                "available in this Meshway version; map it to a program with --images"
+            )
+        environment = {
+            **ecs_environment(task),
+            "HOSTNAME": hostname_for(task_id_of(str(task["taskArn"]))),
+            **_pairs(definition.get("environment")),
+            **_pairs(override.get("environment")),
+        }
+        try:
+            resolved = images.resolve(
+                image,
+                entry_point=definition.get("entryPoint"),
+                command=override.get("command") or definition.get("command"),
+                working_directory=definition.get("workingDirectory"),
+                environment=environment,
+            )
+        except images.NoCommandError as error:
+            raise LaunchError(f"CannotCreateContainerError: {error}") from error
+        return Launch(
+            task_id=task_id_of(str(task["taskArn"])),
+            container=name,
+            argv=resolved.argv,
+            env=resolved.environment,
+            cwd=resolved.working_directory,
+            user=definition.get("user"),
+            rlimits=rlimits(definition),
+        )

@@ -1,0 +1,73 @@
+"""End-to-end fixtures: programs uid 1337 can run, an image catalog for them, and a server with
+the task runtime on. Tests here need root (namespaces, iptables)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ServerProcess, make_client
+
+PROGRAMS = Path(__file__).parent / "programs"
+SEED = Path(__file__).parents[1] / "data" / "seed"
+ENVOY_IMAGE = "111345817488.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy"
+
+requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, iptables)")
+
+
+@pytest.fixture(scope="session")
+def programs() -> Iterator[Path]:
+    """The test programs in a world-readable folder (a checkout under /root is not)."""
+    folder = Path(tempfile.mkdtemp(prefix="meshway-programs-", dir="/tmp"))
+    folder.chmod(0o755)
+    for source in PROGRAMS.glob("*.py"):
+        target = folder / source.name
+        shutil.copy(source, target)
+        target.chmod(0o644)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def catalog(programs: Path, tmp_path: Path) -> Path:
+    python = "/usr/bin/python3"
+    path = tmp_path / "images.json"
+    path.write_text(
+        json.dumps(
+            {
+                "images": {
+                    "application_image": {"entryPoint": [python, "-u", str(programs / "app.py")]},
+                    ENVOY_IMAGE: {"entryPoint": [python, "-u", str(programs / "envoy_standin.py")]},
+                    "busybox": {"entryPoint": ["/bin/sh", "-c"]},
+                }
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def runtime_server(start_server: Callable[..., ServerProcess], catalog: Path) -> ServerProcess:
+    return start_server("--images", str(catalog))
+
+
+@pytest.fixture
+def ecs_client(runtime_server: ServerProcess) -> Any:
+    return make_client(runtime_server.url, "ecs")
+
+
+def seed_definition(name: str = "appmesh-task-definition.json") -> dict[str, Any]:
+    return json.loads((SEED / name).read_text())  # type: ignore[no-any-return]
+
+
+def netns_names() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
