@@ -83,8 +83,11 @@ def test_a_malformed_body_is_a_400_json_error(server: Any, body: bytes) -> None:
 
 
 def test_an_encoded_slash_stays_inside_its_uri_label(server: Any, unique: str) -> None:
+    # The label keeps its `/` (it does not route to another operation), and a name with `/` is
+    # refused: it would make ARNs ambiguous.
     status, headers, body = _request(server, "GET", f"/v20190125/meshes/{unique}%2Fx")
-    _assert_aws_error(status, headers, body, code="NotFoundException", expected=404)
+    _assert_aws_error(status, headers, body, code="BadRequestException", expected=400)
+    assert b"must not contain '/'" in body
     _request(server, "PUT", "/v20190125/meshes", json.dumps({"meshName": unique}).encode())
     status, _, body = _request(server, "GET", f"/v20190125/meshes/{quote(unique, safe='')}")
     assert status == 200, body

@@ -90,69 +90,82 @@ def test_acknowledged_writes_survive_kill_9_and_a_restart(
     assert replay["metadata"]["uid"] == before["route"]["metadata"]["uid"]
 
 
+ROUNDS = 3  # each round kills the server at another moment of a write
+
+
+def _write_until_stopped(
+    server: ServerProcess,
+    prefix: str,
+    acked_nodes: dict[str, str],
+    route_version: list[int],
+    stop: threading.Event,
+) -> None:
+    """Create nodes and update the route, one after the other, recording each answer."""
+    writer = server.client("appmesh", aws_access_key_id=ACCOUNT)
+    mesh = {"meshName": "durable"}
+    index = 0
+    while not stop.is_set():
+        try:
+            node = writer.create_virtual_node(
+                **mesh, virtualNodeName=f"{prefix}{index}", spec=NODE_SPECS[0]
+            )["virtualNode"]
+            acked_nodes[node["virtualNodeName"]] = node["metadata"]["uid"]
+            route = writer.update_route(
+                **mesh, virtualRouterName="vr", routeName="r", spec=_route(route_version[0] + 1)
+            )["route"]
+            route_version[0] = route["metadata"]["version"]
+        except Exception:  # the server is gone mid-request: any failure ends it
+            return
+        index += 1
+
+
 def test_a_write_in_flight_at_kill_9_is_wholly_there_or_wholly_absent(
     start_server: Callable[..., ServerProcess],
 ) -> None:
-    first = start_server()
-    client = first.client("appmesh", aws_access_key_id=ACCOUNT)
+    server = start_server()
+    client = server.client("appmesh", aws_access_key_id=ACCOUNT)
     mesh = {"meshName": "durable"}
     client.create_mesh(**mesh)
     client.create_virtual_node(**mesh, virtualNodeName="target", spec=NODE_SPECS[0])
     client.create_virtual_router(**mesh, virtualRouterName="vr", spec=ROUTER_SPECS[0])
     client.create_route(**mesh, virtualRouterName="vr", routeName="r", spec=_route(1))
-
-    acked_nodes: dict[str, str] = {}  # name -> uid
-    acked_route = [1]
-    stop = threading.Event()
-
-    def write() -> None:
-        writer = first.client("appmesh", aws_access_key_id=ACCOUNT)
-        index = 0
-        while not stop.is_set():
-            try:
-                node = writer.create_virtual_node(
-                    **mesh, virtualNodeName=f"n{index}", spec=NODE_SPECS[0]
-                )["virtualNode"]
-                acked_nodes[node["virtualNodeName"]] = node["metadata"]["uid"]
-                route = writer.update_route(
-                    **mesh, virtualRouterName="vr", routeName="r", spec=_route(acked_route[0] + 1)
-                )["route"]
-                acked_route[0] = route["metadata"]["version"]
-            except Exception:  # the server is gone mid-request: any failure ends it
-                return
-            index += 1
-
-    thread = threading.Thread(target=write)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while len(acked_nodes) < 25 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    first.stop(signal.SIGKILL)
-    stop.set()
-    thread.join(30)
-    assert len(acked_nodes) >= 25
-
-    second = start_server(data_dir=first.data_dir)
-    client = second.client("appmesh", aws_access_key_id=ACCOUNT)
-    listed = {n["virtualNodeName"] for n in client.list_virtual_nodes(**mesh)["virtualNodes"]}
-    for name, uid in acked_nodes.items():
-        assert (
-            client.describe_virtual_node(**mesh, virtualNodeName=name)["virtualNode"]["metadata"][
-                "uid"
-            ]
-            == uid
+    acked_nodes: dict[str, str] = {}  # name -> uid, over all rounds
+    found_unanswered = 0
+    for round_ in range(ROUNDS):
+        before = len(acked_nodes)
+        version = client.describe_route(**mesh, virtualRouterName="vr", routeName="r")["route"]
+        route_version = [version["metadata"]["version"]]
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_write_until_stopped,
+            args=(server, f"round{round_}-", acked_nodes, route_version, stop),
         )
-    in_flight = listed - set(acked_nodes) - {"target"}
-    assert len(in_flight) <= 1, in_flight  # at most the one create that was never answered
-    for name in in_flight:
-        node = client.describe_virtual_node(**mesh, virtualNodeName=name)["virtualNode"]
-        assert node["metadata"]["version"] == 1 and node["spec"]["listeners"]
-    route = client.describe_route(**mesh, virtualRouterName="vr", routeName="r")["route"]
-    version = route["metadata"]["version"]
-    assert version in (acked_route[0], acked_route[0] + 1)
-    assert route["spec"]["httpRoute"]["match"]["prefix"] == f"/v{version}"  # spec and version agree
+        thread.start()
+        deadline = time.monotonic() + 10
+        while len(acked_nodes) < before + 10 + 5 * round_ and time.monotonic() < deadline:
+            time.sleep(0.005)
+        server.stop(signal.SIGKILL)
+        stop.set()
+        thread.join(30)
+
+        server = start_server(data_dir=server.data_dir)
+        client = server.client("appmesh", aws_access_key_id=ACCOUNT)
+        listed = {n["virtualNodeName"] for n in client.list_virtual_nodes(**mesh)["virtualNodes"]}
+        for name, uid in acked_nodes.items():
+            node = client.describe_virtual_node(**mesh, virtualNodeName=name)["virtualNode"]
+            assert node["metadata"]["uid"] == uid
+        unanswered = listed - set(acked_nodes) - {"target"}
+        assert len(unanswered) <= 1, unanswered  # at most the one create never answered
+        for name in unanswered:  # there, then whole: listed, described, with its spec
+            node = client.describe_virtual_node(**mesh, virtualNodeName=name)["virtualNode"]
+            assert node["metadata"]["version"] == 1 and node["spec"]["listeners"]
+            acked_nodes[name] = node["metadata"]["uid"]
+        route = client.describe_route(**mesh, virtualRouterName="vr", routeName="r")["route"]
+        version = route["metadata"]["version"]
+        assert version in (route_version[0], route_version[0] + 1)
+        assert route["spec"]["httpRoute"]["match"]["prefix"] == f"/v{version}"  # one write, whole
+        found_unanswered += len(unanswered) + version - route_version[0]
     print(
-        f"{len(acked_nodes)} creates and {acked_route[0] - 1} updates acknowledged; "
-        f"{len(in_flight)} unanswered create and "
-        f"{version - acked_route[0]} unanswered update found after restart"
+        f"{ROUNDS} kills; {len(acked_nodes)} creates survived; "
+        f"{found_unanswered} unanswered writes found whole after restarts"
     )

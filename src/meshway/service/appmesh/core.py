@@ -21,6 +21,7 @@ from meshway.core.context import RequestContext
 from meshway.core.errors import (
     BadRequestException,
     ConflictException,
+    ForbiddenException,
     LimitExceededException,
     NotFoundException,
     ResourceInUseException,
@@ -99,9 +100,19 @@ class AppMeshCore:
         parent: str = "",
         owner: str | None = None,
     ) -> ResourceId:
+        """The resource a request names. Meshway has no resource sharing (AWS RAM), so another
+        account's mesh is out of reach; `/` would make ARNs ambiguous (mesh `a/virtualNode/b`
+        against node `b` of mesh `a`), so names may not hold it."""
+        if owner is not None and owner != ctx.account:
+            raise ForbiddenException(
+                f"Mesh '{mesh}' of account {owner} is not shared with account {ctx.account}."
+            )
+        for value in (mesh, parent, name):
+            if "/" in value:
+                raise BadRequestException(f"The name '{value}' must not contain '/'.")
         return ResourceId(
             kind=kind,
-            account=owner or ctx.account,
+            account=ctx.account,
             region=ctx.region,
             mesh=mesh,
             parent_name=parent,
