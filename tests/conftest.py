@@ -63,6 +63,8 @@ class ServerProcess:
                 str(self.data_dir),
                 "--port",
                 str(self.port),
+                "--xds-port",  # several servers run at once; a test's own --xds-port wins
+                "0",
                 *self.args,
             ],
             stdout=log,

@@ -21,8 +21,9 @@ FAST = {"Delay": 1, "MaxAttempts": 60}
 
 
 def standin_pids() -> set[str]:
-    out = subprocess.run(["pgrep", "-f", "envoy_standin.py"], capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        ["pgrep", "-f", "envoy_standin.py"], capture_output=True, text=True, check=False
+    )
     return set(out.stdout.split())
 
 
@@ -33,8 +34,12 @@ def test_a_restart_after_kill_9_leaves_no_orphan_and_stops_the_lost_tasks(
     first = start_server("--images", str(catalog), data_dir=data_dir)
     ecs: Any = make_client(first.url, "ecs")
     definition = ecs.register_task_definition(**seed_definition())["taskDefinition"]
-    arns = [t["taskArn"] for t in ecs.run_task(taskDefinition=definition["taskDefinitionArn"],
-                                               networkConfiguration=AWSVPC, count=2)["tasks"]]
+    arns = [
+        t["taskArn"]
+        for t in ecs.run_task(
+            taskDefinition=definition["taskDefinitionArn"], networkConfiguration=AWSVPC, count=2
+        )["tasks"]
+    ]
     ecs.get_waiter("tasks_running").wait(tasks=arns, WaiterConfig=FAST)
     namespaces = {"mw-" + arn.rsplit("/", 1)[-1][:12] for arn in arns}
     assert namespaces <= netns_names()
@@ -53,8 +58,9 @@ def test_a_restart_after_kill_9_leaves_no_orphan_and_stops_the_lost_tasks(
     assert not namespaces & netns_names()
     assert not orphans & standin_pids()
     # and the restarted runtime runs new tasks on the same addresses without conflict
-    again = ecs.run_task(taskDefinition=definition["taskDefinitionArn"],
-                         networkConfiguration=AWSVPC)["tasks"][0]["taskArn"]
+    again = ecs.run_task(
+        taskDefinition=definition["taskDefinitionArn"], networkConfiguration=AWSVPC
+    )["tasks"][0]["taskArn"]
     ecs.get_waiter("tasks_running").wait(tasks=[again], WaiterConfig=FAST)
     ecs.stop_task(task=again)
     ecs.get_waiter("tasks_stopped").wait(tasks=[again], WaiterConfig=FAST)

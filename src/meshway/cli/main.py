@@ -54,6 +54,20 @@ def cli() -> None:
     show_default=True,
     help="Run ECS tasks on this host (needs root).",
 )
+@click.option(
+    "--dns-port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Loopback port of the task resolver for the host (0: any free port).",
+)
+@click.option(
+    "--xds-port",
+    type=int,
+    default=15010,
+    show_default=True,
+    help="Port of the xDS (ADS) server on loopback and the task bridge (0: any free port).",
+)
 @click.option("--log-level", default="info", show_default=True)
 def server(
     data_dir: Path,
@@ -64,6 +78,8 @@ def server(
     require_auth: Path | None,
     task_cidr: str,
     runtime: bool,
+    dns_port: int,
+    xds_port: int,
     log_level: str,
 ) -> None:
     """Run everything in the foreground: AWS endpoint, store, task runtime."""
@@ -79,6 +95,8 @@ def server(
             require_auth=require_auth,
             task_cidr=task_cidr,
             runtime=runtime,
+            dns_port=dns_port,
+            xds_port=xds_port,
             log_level=log_level,
         )
     )
@@ -111,6 +129,34 @@ def logs(data_dir: Path, task: str, container: str | None, follow: bool, lines: 
             asyncio.run(_follow(paths))
         except KeyboardInterrupt:
             sys.exit(0)
+
+
+@cli.command()
+@DATA_DIR
+@click.argument("name")
+@click.option("--type", "qtype", default="A", show_default=True, help="A, AAAA, ANY, ...")
+@click.option(
+    "--server", "address", default=None, help="HOST:PORT (default: the running server's)."
+)
+def dns(data_dir: Path, name: str, qtype: str, address: str | None) -> None:
+    """Ask the task resolver of a running server, as a task would, and print the answers."""
+    from meshway.runtime import dns as resolver
+
+    try:
+        if address:
+            host, _, port = address.rpartition(":")
+            target = (host, int(port))
+        else:
+            target = resolver.read_address_file(data_dir / resolver.ADDRESS_FILE)
+        reply = resolver.query(name, target, qtype.upper())
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"cannot query the resolver: {error}") from error
+    rcode = resolver.rcode_name(reply)
+    if rcode != "NOERROR":
+        click.echo(f"{name}: {rcode}", err=True)
+        sys.exit(2)  # as `getent hosts` for a name it cannot find
+    for record in reply.rr:
+        click.echo(f"{record.rdata}\t{str(record.rname).rstrip('.')}\t{record.ttl}")
 
 
 async def _follow(paths: list[Path]) -> None:

@@ -21,15 +21,19 @@ from meshway.api.app import AwsEndpoint, build_app
 from meshway.api.awsproto.model import service_model
 from meshway.api.awsproto.protocols import Json11Protocol, RestJsonProtocol
 from meshway.api.dispatch import Binding
+from meshway.cli.controlplane import DEFAULT_XDS_PORT, ControlPlane
 from meshway.core.clock import SystemClock
 from meshway.core.errors import BadRequestException, InvalidParameterException
 from meshway.core.ids import RandomIds
 from meshway.runtime.commands import SubprocessRunner
+from meshway.runtime.dns import ADDRESS_FILE, Resolver
 from meshway.runtime.engine import RuntimeEngine
 from meshway.runtime.images import Catalog, load_catalog
-from meshway.runtime.launch import Preparer
+from meshway.runtime.launch import EnvoyProgram, Preparer
 from meshway.runtime.linux import LinuxHost
+from meshway.runtime.names import gateway_of
 from meshway.runtime.netns import Networking
+from meshway.runtime.scheduler import ServiceScheduler
 from meshway.service.appmesh import AppMeshService
 from meshway.service.ecs import EcsService
 from meshway.store.sql import SqlStore, open_store
@@ -47,6 +51,8 @@ class ServerOptions:
     require_auth: Path | None = None
     task_cidr: str = "198.18.0.0/16"
     runtime: bool = True
+    dns_port: int = 0  # the resolver's loopback port for the host; 0: any free port
+    xds_port: int = DEFAULT_XDS_PORT  # ADS on loopback and the bridge address; 0: any free port
     log_level: str = "info"
 
 
@@ -76,7 +82,9 @@ def bindings(found: Services) -> list[Binding]:
     ]
 
 
-def runtime_engine(options: ServerOptions, store: SqlStore, ecs: EcsService) -> RuntimeEngine:
+def runtime_engine(
+    options: ServerOptions, store: SqlStore, ecs: EcsService, envoy: EnvoyProgram | None = None
+) -> RuntimeEngine:
     state_dir = options.data_dir / "runtime"
     networking = Networking(SubprocessRunner(), cidr=options.task_cidr, state_dir=state_dir)
     host = LinuxHost(networking, state_dir)
@@ -87,7 +95,21 @@ def runtime_engine(options: ServerOptions, store: SqlStore, ecs: EcsService) -> 
         await networking.ensure_bridge()
 
     return RuntimeEngine(
-        store=store, ecs=ecs, host=host, prepare=Preparer(catalog), cleanup=prepare_host
+        store=store, ecs=ecs, host=host, prepare=Preparer(catalog, envoy), cleanup=prepare_host
+    )
+
+
+def name_resolver(options: ServerOptions, store: SqlStore, *, bridge: bool) -> Resolver:
+    """The task resolver: on loopback for the host (its address in <data-dir>/dns-address), and
+    on the bridge address, port 53, for tasks once the runtime has made the bridge."""
+    listen = [("127.0.0.1", options.dns_port)]
+    if bridge:
+        listen.append((gateway_of(options.task_cidr), 53))
+    return Resolver(
+        store=store,
+        cidr=options.task_cidr,
+        listen=listen,
+        address_file=options.data_dir / ADDRESS_FILE,
     )
 
 
@@ -96,22 +118,34 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
     keys = sigv4.load_keys(options.require_auth) if options.require_auth else None
     found = services(store)
     engine = None
+    control = ControlPlane(options.data_dir, options.xds_port, gateway_of(options.task_cidr))
     if options.runtime and os.geteuid() == 0:
-        engine = runtime_engine(options, store, found.ecs)
+        engine = runtime_engine(options, store, found.ecs, control.envoy_program)
     elif options.runtime:
         log.warning("not root: the task runtime is off (tasks stay PROVISIONING until stopped)")
+    resolver = name_resolver(options, store, bridge=engine is not None)
+    # The service scheduler is control plane: it runs with or without the task runtime.
+    scheduler = ServiceScheduler(store=store, ecs=found.ecs)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await control.start(sidecar=engine is not None)  # the xDS port before any Envoy starts
         if engine is not None:
             await engine.start()
+            await control.listen_bridge()
+        await resolver.start()  # after the engine: the bridge address exists by then
+        await scheduler.start()
         try:
             yield
         finally:
+            await scheduler.stop()
             if engine is not None:
                 await engine.stop()
+            await resolver.stop()  # after the tasks: stopping apps may still look names up
+            await control.stop()  # after the tasks: Envoys drain with their config
 
-    return build_app(bindings(found), keys=keys, lifespan=lifespan), store
+    app = build_app(bindings(found), keys=keys, extra_routes=control.routes(), lifespan=lifespan)
+    return app, store
 
 
 def run(options: ServerOptions) -> None:

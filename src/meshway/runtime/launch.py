@@ -5,7 +5,8 @@ variables the ECS agent injects, and ulimits. Pure apart from nothing: the catal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from meshway.runtime import images
@@ -52,11 +53,21 @@ def rlimits(definition: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
     }
 
 
-class Preparer:
-    """Turns a claimed task's container definitions into `Launch`es with one image catalog."""
+# The built-in Envoy image's program for a task: the sidecar agent's argv, given the task's
+# account (cli/server.py makes it from sidecar.install once the xDS server listens).
+EnvoyProgram = Callable[[str], Sequence[str]]
 
-    def __init__(self, catalog: images.Catalog) -> None:
+
+class Preparer:
+    """Turns a claimed task's container definitions into `Launch`es with one image catalog.
+
+    `envoy` runs the built-in `aws-appmesh-envoy` image (the container's own entryPoint and
+    command are ignored: the image is the agent, as AWS's is); a catalog entry for the image
+    still wins, so tests can run a stand-in."""
+
+    def __init__(self, catalog: images.Catalog, envoy: EnvoyProgram | None = None) -> None:
         self.catalog = catalog
+        self.envoy = envoy
 
     def __call__(self, claimed: ClaimedTask, definition: Mapping[str, Any]) -> Launch:
         task = claimed.task
@@ -66,7 +77,12 @@ class Preparer:
             image = self.catalog.lookup(str(definition["image"]))
         except images.UnknownImage as error:
             raise LaunchError(f"CannotPullContainerError: {error}") from error
-        if image.kind is not images.ImageKind.PROGRAM:
+        if image.kind is images.ImageKind.ENVOY and self.envoy is not None:
+            account = str(task["taskArn"]).split(":")[4]
+            image = replace(image, entry_point=tuple(self.envoy(account)))
+            definition = {k: v for k, v in definition.items() if k not in ("entryPoint", "command")}
+            override = {k: v for k, v in override.items() if k != "command"}
+        elif image.kind is not images.ImageKind.PROGRAM:
             raise LaunchError(
                 f"CannotStartContainerError: the built-in {image.kind.value} image is not "
                 "available in this Meshway version; map it to a program with --images"

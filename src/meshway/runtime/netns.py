@@ -23,13 +23,15 @@ from pathlib import Path
 
 from meshway.runtime.commands import Runner
 from meshway.runtime.iptables import EMPTY_NAT
+from meshway.runtime.names import synthetic_block
 
 NETNS_PREFIX = "mw-"
 VETH_PREFIX = "mwh"
 DEFAULT_BRIDGE = "meshway0"
 DEFAULT_CIDR = "198.18.0.0/16"
 ETC_NETNS = Path("/etc/netns")
-RESOLV_OPTIONS = "options timeout:1 attempts:2"
+# One try, one second: the bridge resolver answers at once or not at all (runtime/dns.py).
+RESOLV_OPTIONS = "options timeout:1 attempts:1"
 IPV6_OFF = (
     "sysctl",
     "-q",
@@ -129,8 +131,9 @@ def write_in_place(path: Path, text: str) -> None:
 
 
 class AddressPool:
-    """Addresses of the CIDR minus network, gateway (first host) and broadcast, handed out
-    round-robin so a released address is reused as late as possible."""
+    """Addresses of the CIDR minus network, gateway (first host), broadcast and the block kept
+    for the resolver's synthetic addresses (names.synthetic_block), handed out round-robin so a
+    released address is reused as late as possible."""
 
     def __init__(self, cidr: str) -> None:
         self.network = ipaddress.IPv4Network(cidr)
@@ -138,7 +141,9 @@ class AddressPool:
             raise NetworkError(f"task CIDR {cidr} has no room for tasks")
         self.gateway = self.network.network_address + 1
         self._first = int(self.gateway) + 1
-        self._last = int(self.network.broadcast_address) - 1
+        reserved = synthetic_block(cidr)
+        end = reserved.network_address if reserved else self.network.broadcast_address
+        self._last = int(end) - 1
         self._cursor = self._first
         self._by_task: dict[str, int] = {}
         self._used: set[int] = set()

@@ -113,7 +113,7 @@ def test_create_writes_the_task_name_files_and_a_record(tmp_path: Path) -> None:
         "127.0.0.1\tlocalhost\n198.18.0.10\tip-198-18-0-10 testhost\n"
     )
     assert (etc / "resolv.conf").read_text() == (
-        "nameserver 198.18.0.1\noptions timeout:1 attempts:2\n"
+        "nameserver 198.18.0.1\noptions timeout:1 attempts:1\n"
     )
     record = json.loads((tmp_path / "state" / "networks" / f"{net.netns}.json").read_text())
     assert record["task_id"] == TASK

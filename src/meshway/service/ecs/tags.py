@@ -1,4 +1,5 @@
-"""TagResource, UntagResource and ListTagsForResource on clusters, task definitions and tasks.
+"""TagResource, UntagResource and ListTagsForResource on clusters, task definitions, tasks and
+services.
 
 Tags live in the tagged record's own document (`tags`), so a resource and its tags are written
 in one transaction and disappear together.
@@ -13,11 +14,18 @@ from meshway.core import arns
 from meshway.core.context import RequestContext
 from meshway.core.errors import InvalidParameterException, ResourceNotFoundException
 from meshway.model.ecs.arns import Scope
-from meshway.service.ecs.base import CLUSTER, TASK, TASK_DEFINITION, EcsBase, find_cluster
+from meshway.service.ecs.base import (
+    CLUSTER,
+    SERVICE,
+    TASK,
+    TASK_DEFINITION,
+    EcsBase,
+    find_cluster,
+)
 from meshway.store.base import Record, Transaction
 
 MAX_TAGS = 50
-_KINDS = {"cluster": CLUSTER, "task-definition": TASK_DEFINITION, "task": TASK}
+_KINDS = {"cluster": CLUSTER, "task-definition": TASK_DEFINITION, "task": TASK, "service": SERVICE}
 
 
 def _record(tx: Transaction, resource_arn: str) -> Record:

@@ -1,0 +1,65 @@
+"""The control plane's pieces for `meshway server`: the snapshot cache, the proxy status board,
+the ADS server, and the sidecar files the built-in Envoy image runs.
+
+Start order (cli/server.py's lifespan): `start()` before the runtime (loopback listener, so the
+port is known before any task launches an Envoy; the sidecar files installed), `listen_bridge()`
+after it (the bridge address exists once the runtime made it), `stop()` after every task stopped.
+Envoys reach the server at `<bridge gateway>:<port>`; `<data-dir>/xds-address` names the loopback
+address for tools and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from starlette.routing import Route
+
+from meshway.api.proxies import proxy_routes
+from meshway.runtime.supervisor import LaunchError
+from meshway.sidecar.install import SidecarFiles, install
+from meshway.xds.cache import SnapshotCache
+from meshway.xds.nodes import node_key
+from meshway.xds.server import XdsServer
+from meshway.xds.status import StatusBoard
+
+log = logging.getLogger(__name__)
+
+DEFAULT_XDS_PORT = 15010
+ADDRESS_FILE = "xds-address"
+
+
+class ControlPlane:
+    def __init__(self, data_dir: Path, port: int, gateway: str) -> None:
+        self.data_dir = data_dir
+        self.requested_port = port
+        self.gateway = gateway
+        self.cache = SnapshotCache()
+        self.board = StatusBoard()
+        self.server = XdsServer(self.cache, self.board, key_of=node_key)
+        self.sidecar: SidecarFiles | None = None
+
+    async def start(self, *, sidecar: bool) -> None:
+        await self.server.start(["127.0.0.1"], self.requested_port)
+        (self.data_dir / ADDRESS_FILE).write_text(f"127.0.0.1:{self.server.port}\n")
+        if sidecar:
+            self.sidecar = await asyncio.to_thread(install, self.data_dir)
+            log.info("Envoy sidecar: %s", self.sidecar.envoy)
+
+    async def listen_bridge(self) -> None:
+        await self.server.listen(self.gateway)
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        (self.data_dir / ADDRESS_FILE).unlink(missing_ok=True)
+
+    def envoy_program(self, account: str) -> Sequence[str]:
+        """The built-in aws-appmesh-envoy image's argv for a task of `account`."""
+        if self.sidecar is None:
+            raise LaunchError("CannotStartContainerError: the Envoy sidecar is not installed")
+        return self.sidecar.argv(f"{self.gateway}:{self.server.port}", account)
+
+    def routes(self) -> list[Route]:
+        return proxy_routes(self.board, self.cache)

@@ -1,0 +1,182 @@
+"""The per-proxy snapshot cache: the only thing the ADS server knows (STYLE.md principle 3).
+
+`set_snapshot(key, snapshot)` publishes a consistent snapshot (a value: type URL → name →
+message) for one proxy and wakes the streams watching that key; `get(key)` gives what a stream
+should serve, with every resource's content hash and its Any-packed form computed once per
+snapshot, not once per stream. A key nobody published gets the valid empty snapshot at once, so
+an Envoy Meshway knows nothing about still goes LIVE instead of waiting on initial_fetch_timeout
+(reference/envoy.md §1 gotcha 5).
+
+Thread-safe: the sync that rebuilds snapshots may run in a worker thread; watchers are plain
+callables and must hop to their own event loop themselves (`loop.call_soon_threadsafe`).
+Neighbours: `server.py` reads it, `sync.py` (the store change feed → translation) writes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+
+from meshway.xds.snapshot import CLUSTER, ENDPOINT, LISTENER, PUSH_ORDER, ROUTE, SECRET
+
+__all__ = ["CLUSTER", "ENDPOINT", "LISTENER", "PUSH_ORDER", "ROUTE", "SECRET", "SnapshotCache"]
+
+WILDCARD_TYPES = frozenset({CLUSTER, LISTENER})  # state of the world: an omitted one is deleted
+SHORT_NAMES = {CLUSTER: "CDS", ENDPOINT: "EDS", LISTENER: "LDS", ROUTE: "RDS", SECRET: "SDS"}
+
+
+class SnapshotLike(Protocol):
+    """What the cache needs of `xds.snapshot.Snapshot`: the messages and their content hashes
+    (`problems()`, when present, is checked before publishing)."""
+
+    @property
+    def resources(self) -> Mapping[str, Mapping[str, Message]]: ...
+
+    @property
+    def hashes(self) -> Mapping[str, Mapping[str, str]]: ...
+
+
+class InconsistentSnapshotError(ValueError):
+    """A snapshot refers to a cluster, endpoint set or route configuration it does not hold."""
+
+
+def content_hash(message: Message) -> str:
+    """Deterministic serialisation → short SHA-256: equal content, equal version, across runs."""
+    data = message.SerializeToString(deterministic=True)
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def set_version(items: Iterable[tuple[str, str]]) -> str:
+    """The version of a set of (name, hash) pairs: a response's `version_info`."""
+    digest = hashlib.sha256()
+    for name, version in sorted(items):
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(version.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    name: str
+    version: str
+    message: Message
+    packed: any_pb2.Any
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One published snapshot, ready to serve: type URL → name → Resource."""
+
+    snapshot: SnapshotLike | None
+    resources: Mapping[str, Mapping[str, Resource]] = field(default_factory=dict)
+    published: bool = False
+
+    def of(self, type_url: str) -> Mapping[str, Resource]:
+        return self.resources.get(type_url, {})
+
+
+EMPTY = Entry(snapshot=None)
+
+
+def _pack(message: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message, deterministic=True)
+    return packed
+
+
+def prepare(snapshot: SnapshotLike) -> Entry:
+    resources: dict[str, dict[str, Resource]] = {}
+    for type_url, named in snapshot.resources.items():
+        hashes = snapshot.hashes.get(type_url, {})
+        resources[type_url] = {
+            name: Resource(name, hashes.get(name) or content_hash(msg), msg, _pack(msg))
+            for name, msg in sorted(named.items())
+        }
+    return Entry(snapshot=snapshot, resources=resources, published=True)
+
+
+def _check_consistent(snapshot: SnapshotLike) -> None:
+    check = getattr(snapshot, "problems", None)
+    problems: Any = check() if callable(check) else ()
+    if problems:
+        raise InconsistentSnapshotError("; ".join(str(p) for p in problems))
+
+
+Watcher = Callable[[], None]
+
+
+class SnapshotCache:
+    """Node key → the latest published snapshot, and who to wake when it changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, Entry] = {}
+        self._watchers: dict[str, set[Watcher]] = {}
+
+    def set_snapshot(self, key: str, snapshot: SnapshotLike) -> bool:
+        """Publish; False (and nobody woken) when every resource hash is what is served now."""
+        _check_consistent(snapshot)
+        entry = prepare(snapshot)
+        with self._lock:
+            before = self._entries.get(key)
+            if before is not None and _same(before, entry):
+                return False
+            self._entries[key] = entry
+            watchers = list(self._watchers.get(key, ()))
+        for notify in watchers:
+            notify()
+        return True
+
+    def clear(self, key: str) -> None:
+        """Forget a proxy: its streams fall back to the empty snapshot."""
+        with self._lock:
+            found = self._entries.pop(key, None)
+            watchers = list(self._watchers.get(key, ())) if found else []
+        for notify in watchers:
+            notify()
+
+    def get(self, key: str) -> Entry:
+        with self._lock:
+            return self._entries.get(key, EMPTY)
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return sorted(self._entries)
+
+    def watch(self, key: str, notify: Watcher) -> Callable[[], None]:
+        """Call `notify` (from the publishing thread) on every change for `key`."""
+        with self._lock:
+            self._watchers.setdefault(key, set()).add(notify)
+
+        def cancel() -> None:
+            with self._lock:
+                found = self._watchers.get(key)
+                if found is not None:
+                    found.discard(notify)
+                    if not found:
+                        del self._watchers[key]
+
+        return cancel
+
+    def watcher_count(self, key: str) -> int:
+        with self._lock:
+            return len(self._watchers.get(key, ()))
+
+
+def _versions(entry: Entry) -> dict[str, dict[str, str]]:
+    return {t: {n: r.version for n, r in named.items()} for t, named in entry.resources.items()}
+
+
+def _same(a: Entry, b: Entry) -> bool:
+    def strip(v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return {t: named for t, named in v.items() if named}
+
+    return strip(_versions(a)) == strip(_versions(b))

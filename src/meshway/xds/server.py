@@ -1,0 +1,499 @@
+"""The ADS server: State-of-the-World and Delta xDS over one gRPC stream per Envoy.
+
+It knows only the snapshot cache (STYLE.md principle 3) and keeps the protocol straight
+(https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol):
+- responses go out in push order, each once the earlier types' last responses are ACKed or
+  NACKed (endpoints do not wait for clusters, nor routes for listeners: Envoy ACKs those only
+  when warm), so new clusters are warm before routes use them; one response in flight per type;
+- ACK = the last nonce and no error_detail; NACK = the last nonce with error_detail — recorded
+  in the status board and never answered by re-sending the rejected config (the previous config
+  keeps serving); a request with an older nonce is stale and ignored;
+- versions are content hashes, so a change that alters nothing sends nothing, and a reconnecting
+  Envoy that already holds the current version gets no push (SotW `version_info`, Delta
+  `initial_resource_versions`);
+- push order clusters → endpoints → listeners → routes; clusters (and their endpoints) that
+  left the snapshot stay until the listeners and routes that might use them are ACKed ("make
+  before break"), and stay for good if those were NACKed;
+- a node nobody published a snapshot for gets a valid empty one at once.
+Neighbours: `cache.py` (what to serve), `status.py` (what happened), `sync.py` (who publishes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from envoy.config.core.v3 import base_pb2
+from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+
+from meshway.xds.cache import (
+    CLUSTER,
+    ENDPOINT,
+    LISTENER,
+    PUSH_ORDER,
+    ROUTE,
+    WILDCARD_TYPES,
+    Entry,
+    Resource,
+    SnapshotCache,
+    set_version,
+)
+from meshway.xds.status import StatusBoard
+
+log = logging.getLogger(__name__)
+
+KeyOf = Callable[[base_pb2.Node], str]
+_END = object()
+_CHANGED = object()
+STALE_KEPT = (CLUSTER, ENDPOINT)
+ROUTING = (LISTENER, ROUTE)
+# NOTE: Envoy ACKs clusters only once they are warm, i.e. once their endpoints arrived (and
+# listeners once their routes did), so endpoints may not wait for the clusters' ACK, nor routes
+# for the listeners'. Everything else waits for every earlier type.
+WARMS = {ENDPOINT: CLUSTER, ROUTE: LISTENER}
+
+
+def _blocked(type_url: str, in_flight: set[str]) -> bool:
+    return bool(in_flight - {WARMS.get(type_url, "")})
+
+
+def node_id_key(node: base_pb2.Node) -> str:
+    return str(node.id)
+
+
+def _order(types: Iterable[str]) -> list[str]:
+    present = set(types)
+    return [t for t in PUSH_ORDER if t in present] + sorted(present - set(PUSH_ORDER))
+
+
+def _is_nack(request: Any) -> bool:
+    return bool(request.HasField("error_detail")) and bool(
+        request.error_detail.code or request.error_detail.message
+    )
+
+
+@dataclass(slots=True)
+class _TypeState:
+    requested: bool = False
+    nonce: str = ""
+    outstanding: bool = False
+    nacked: bool = False
+    sent_version: str | None = None
+    sent_mono: float = 0.0
+    # SotW
+    names: frozenset[str] | None = None  # None: wildcard
+    sent: dict[str, Resource] = field(default_factory=dict)
+    client_version: str = ""  # version_info of a reconnecting client's first request
+    # Delta
+    wildcard: bool = False
+    subscribed: set[str] = field(default_factory=set)
+    known: dict[str, str] = field(default_factory=dict)  # name → version the client holds
+
+
+class _Stream:
+    """What both protocols share: the queue that merges requests with cache wake-ups, the
+    node → cache key mapping, nonces, the status board."""
+
+    protocol = ""
+
+    def __init__(self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf, peer: str):
+        self.cache = cache
+        self.board = board
+        self.key_of = key_of
+        self.peer = peer
+        self.key: str | None = None
+        self.stream_id = 0
+        self.states: dict[str, _TypeState] = {}
+        self._nonces = itertools.count(1)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._wake_pending = False
+        self._unwatch: Callable[[], None] | None = None
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(
+        self, requests: AsyncIterator[Any], write: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        reader = asyncio.create_task(self._read(requests))
+        try:
+            while True:
+                items = [await self._queue.get()]
+                while not self._queue.empty():  # coalesce wake-ups and queued requests
+                    items.append(self._queue.get_nowait())
+                for item in items:
+                    if item is _END:
+                        return
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item is _CHANGED:
+                        self._wake_pending = False
+                    else:
+                        self._on_request(item)
+                if self.key is not None:
+                    await self._step(write)
+        finally:
+            reader.cancel()
+            if self._unwatch is not None:
+                self._unwatch()
+            if self.stream_id:
+                self.board.disconnect(self.stream_id)
+
+    async def _read(self, requests: AsyncIterator[Any]) -> None:
+        try:
+            async for request in requests:
+                self._queue.put_nowait(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the client went away mid-read
+            log.debug("xDS stream %s read ended: %s", self.peer, error)
+        self._queue.put_nowait(_END)
+
+    def _wake_from_any_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        def wake() -> None:
+            if not self._wake_pending:
+                self._wake_pending = True
+                self._queue.put_nowait(_CHANGED)
+
+        def notify() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(wake)
+
+        return notify
+
+    def _identify(self, node: base_pb2.Node) -> None:
+        """The first request names the node (set_node_on_first_message_only)."""
+        self.key = self.key_of(node)
+        self.stream_id = self.board.connect(
+            node_id=node.id,
+            cluster=node.cluster,
+            key=self.key,
+            protocol=self.protocol,
+            peer=self.peer,
+            user_agent=f"{node.user_agent_name}/{node.user_agent_build_version.version.major_number}"
+            f".{node.user_agent_build_version.version.minor_number}"
+            f".{node.user_agent_build_version.version.patch}"
+            if node.user_agent_name
+            else "",
+        )
+        notify = self._wake_from_any_thread(asyncio.get_running_loop())
+        self._unwatch = self.cache.watch(self.key, notify)
+        log.info("xDS %s stream from %s (node %s)", self.protocol, self.peer, node.id)
+
+    def _state(self, type_url: str) -> _TypeState:
+        return self.states.setdefault(type_url, _TypeState())
+
+    def _next_nonce(self) -> str:
+        return str(next(self._nonces))
+
+    def _acked(self, type_url: str, state: _TypeState) -> None:
+        state.outstanding = False
+        state.nacked = False
+        latency = time.monotonic() - state.sent_mono if state.sent_mono else None
+        self.board.acked(
+            self.stream_id, type_url, version=state.sent_version or "", latency=latency
+        )
+
+    def _nacked(self, type_url: str, state: _TypeState, message: str) -> None:
+        # NOTE: a NACK is never answered with the same config again; the client keeps its
+        # previous config and the rejected version stays "sent" until the snapshot changes.
+        state.outstanding = False
+        state.nacked = True
+        self.board.nacked(
+            self.stream_id,
+            type_url,
+            version=state.sent_version or "",
+            nonce=state.nonce,
+            message=message,
+        )
+        log.warning("xDS NACK from %s for %s: %s", self.key, type_url, message)
+
+    def _record_send(self, type_url: str, state: _TypeState, version: str, count: int) -> str:
+        nonce = self._next_nonce()
+        state.nonce = nonce
+        state.outstanding = True
+        state.nacked = False
+        state.sent_version = version
+        state.sent_mono = time.monotonic()
+        self.board.sent(self.stream_id, type_url, version=version, nonce=nonce, count=count)
+        return nonce
+
+    # -- per protocol -------------------------------------------------------------------------
+
+    def _on_request(self, request: Any) -> None:
+        raise NotImplementedError
+
+    async def _step(self, write: Callable[[Any], Awaitable[None]]) -> None:
+        raise NotImplementedError
+
+
+class SotwStream(_Stream):
+    protocol = "sotw"
+
+    def __init__(self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf, peer: str):
+        super().__init__(cache, board, key_of, peer)
+        self._memo: dict[str, tuple[Entry, Any, Any, dict[str, Resource], str]] = {}
+
+    def _on_request(self, request: discovery_pb2.DiscoveryRequest) -> None:
+        if self.key is None:
+            self._identify(request.node)
+        state = self._state(request.type_url)
+        nonce = request.response_nonce
+        if nonce and state.nonce and nonce != state.nonce:
+            return  # stale: answers a response that a newer one replaced
+        if nonce and nonce == state.nonce and state.outstanding:
+            if _is_nack(request):
+                self._nacked(request.type_url, state, request.error_detail.message)
+            else:
+                self._acked(request.type_url, state)
+        elif not state.requested:
+            state.client_version = request.version_info
+        state.requested = True
+        names = frozenset(request.resource_names)
+        wildcard = "*" in names or (not names and request.type_url in WILDCARD_TYPES)
+        state.names = None if wildcard else names
+
+    def _target(
+        self, type_url: str, entry: Entry, keep_stale: bool
+    ) -> tuple[dict[str, Resource], str]:
+        """What a response for this type would hold now, and its version (memoised per entry,
+        subscription and stale set: ACKs re-run the step without anything having changed)."""
+        state = self.states[type_url]
+        stale = state.sent if keep_stale and type_url in STALE_KEPT else None
+        memo = self._memo.get(type_url)
+        if memo is not None and memo[0] is entry and memo[1] == state.names and memo[2] is stale:
+            return memo[3], memo[4]
+        target = self._select(type_url, entry, stale)
+        version = _version(target)
+        self._memo[type_url] = (entry, state.names, stale, target, version)
+        return target, version
+
+    def _select(
+        self, type_url: str, entry: Entry, stale: dict[str, Resource] | None
+    ) -> dict[str, Resource]:
+        state = self.states[type_url]
+        current = entry.of(type_url)
+        names = state.names
+        chosen = {n: r for n, r in current.items() if names is None or n in names}
+        if stale is not None:
+            for name, resource in stale.items():
+                if name not in current and (names is None or name in names):
+                    chosen[name] = resource
+        return dict(sorted(chosen.items()))
+
+    def _routes_done(self, entry: Entry) -> bool:
+        """Listeners and routes are ACKed at what the snapshot holds: nothing can still point at
+        a cluster that left it."""
+        for type_url in ROUTING:
+            state = self.states.get(type_url)
+            if state is None or not state.requested:
+                continue
+            if state.outstanding or state.nacked:
+                return False
+            if self._target(type_url, entry, False)[1] != state.sent_version:
+                return False
+        return True
+
+    async def _step(self, write: Callable[[Any], Awaitable[None]]) -> None:
+        entry = self.cache.get(self.key or "")
+        keep_stale = not self._routes_done(entry)
+        in_flight: set[str] = set()  # earlier types whose last response is not ACKed yet
+        for type_url in _order(self.states):
+            state = self.states[type_url]
+            if not state.requested:
+                continue
+            if state.outstanding:
+                in_flight.add(type_url)
+                continue
+            target, version = self._target(type_url, entry, keep_stale)
+            if version == state.sent_version:
+                continue
+            if state.sent_version is None and version == state.client_version:
+                state.sent, state.sent_version = target, version  # a reconnect already in sync
+                self.board.adopted(self.stream_id, type_url, version=version)
+                continue
+            if not _blocked(type_url, in_flight):
+                await write(self._response(type_url, state, target, version))
+                in_flight.add(type_url)
+
+    def _response(
+        self, type_url: str, state: _TypeState, target: dict[str, Resource], version: str
+    ) -> discovery_pb2.DiscoveryResponse:
+        state.sent = target
+        nonce = self._record_send(type_url, state, version, len(target))
+        return discovery_pb2.DiscoveryResponse(
+            version_info=version,
+            type_url=type_url,
+            nonce=nonce,
+            resources=[r.packed for r in target.values()],
+        )
+
+
+def _version(resources: Mapping[str, Resource]) -> str:
+    return set_version((n, r.version) for n, r in resources.items())
+
+
+class DeltaStream(_Stream):
+    protocol = "delta"
+
+    def _on_request(self, request: discovery_pb2.DeltaDiscoveryRequest) -> None:
+        if self.key is None:
+            self._identify(request.node)
+        type_url = request.type_url
+        state = self._state(type_url)
+        nonce = request.response_nonce
+        if nonce and nonce == state.nonce and state.outstanding:
+            if _is_nack(request):
+                self._nacked(type_url, state, request.error_detail.message)
+            else:
+                self._acked(type_url, state)
+        if not state.requested:
+            state.known.update(request.initial_resource_versions)
+            if type_url in WILDCARD_TYPES and not request.resource_names_subscribe:
+                state.wildcard = True  # legacy wildcard: the first request names nothing
+        state.requested = True
+        for name in request.resource_names_subscribe:
+            if name == "*":
+                state.wildcard = True
+            else:
+                state.subscribed.add(name)
+        for name in request.resource_names_unsubscribe:
+            if name == "*":
+                state.wildcard = False
+            else:
+                state.subscribed.discard(name)
+                state.known.pop(name, None)
+
+    def _diff(
+        self, type_url: str, entry: Entry, keep_stale: bool
+    ) -> tuple[list[Resource], list[str]]:
+        state = self.states[type_url]
+        current = entry.of(type_url)
+        changed = [
+            r
+            for n, r in current.items()
+            if (state.wildcard or n in state.subscribed) and state.known.get(n) != r.version
+        ]
+        removed: list[str] = []
+        if not (keep_stale and type_url in STALE_KEPT):
+            removed = sorted(
+                n
+                for n in state.known
+                if n not in current and (state.wildcard or n in state.subscribed)
+            )
+        return changed, removed
+
+    def _routes_done(self, entry: Entry) -> bool:
+        for type_url in ROUTING:
+            state = self.states.get(type_url)
+            if state is None or not state.requested:
+                continue
+            if state.outstanding or state.nacked or any(self._diff(type_url, entry, False)):
+                return False
+        return True
+
+    async def _step(self, write: Callable[[Any], Awaitable[None]]) -> None:
+        entry = self.cache.get(self.key or "")
+        keep_stale = not self._routes_done(entry)
+        in_flight: set[str] = set()  # earlier types whose last response is not ACKed yet
+        for type_url in _order(self.states):
+            state = self.states[type_url]
+            if not state.requested:
+                continue
+            if state.outstanding:
+                in_flight.add(type_url)
+                continue
+            changed, removed = self._diff(type_url, entry, keep_stale)
+            first = not state.nonce  # the first answer goes out even when empty
+            if (changed or removed or first) and not _blocked(type_url, in_flight):
+                await write(self._response(type_url, state, changed, removed))
+                in_flight.add(type_url)
+
+    def _response(
+        self, type_url: str, state: _TypeState, changed: list[Resource], removed: list[str]
+    ) -> discovery_pb2.DeltaDiscoveryResponse:
+        for resource in changed:
+            state.known[resource.name] = resource.version
+        for name in removed:
+            state.known.pop(name, None)
+        version = set_version(state.known.items())
+        nonce = self._record_send(type_url, state, version, len(changed) + len(removed))
+        return discovery_pb2.DeltaDiscoveryResponse(
+            system_version_info=version,
+            type_url=type_url,
+            nonce=nonce,
+            resources=[
+                discovery_pb2.Resource(name=r.name, version=r.version, resource=r.packed)
+                for r in changed
+            ],
+            removed_resources=removed,
+        )
+
+
+class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
+    def __init__(self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf) -> None:
+        self.cache = cache
+        self.board = board
+        self.key_of = key_of
+
+    async def StreamAggregatedResources(  # noqa: N802 (the gRPC method name)
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        stream = SotwStream(self.cache, self.board, self.key_of, context.peer())
+        await stream.run(request_iterator, context.write)
+
+    async def DeltaAggregatedResources(  # noqa: N802
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        stream = DeltaStream(self.cache, self.board, self.key_of, context.peer())
+        await stream.run(request_iterator, context.write)
+
+
+class XdsServer:
+    """The gRPC server around `AdsServicer`: one port, on one or more addresses. Addresses can
+    be added after the start (the task bridge exists only once the runtime made it)."""
+
+    def __init__(
+        self, cache: SnapshotCache, board: StatusBoard, *, key_of: KeyOf = node_id_key
+    ) -> None:
+        self.cache = cache
+        self.board = board
+        self.key_of = key_of
+        self.port = 0
+        self.addresses: list[str] = []
+        self._servers: list[grpc.aio.Server] = []
+
+    async def start(self, addresses: Sequence[str], port: int) -> int:
+        """Listen on every address with the same port (0: the first bind picks it)."""
+        self.port = port
+        for address in addresses:
+            await self.listen(address)
+        return self.port
+
+    async def listen(self, address: str) -> None:
+        server = grpc.aio.server(
+            options=[
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                ("grpc.so_reuseport", 0),  # a second server on this port must fail, not share
+            ]
+        )
+        ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
+            AdsServicer(self.cache, self.board, self.key_of), server
+        )
+        self.port = server.add_insecure_port(f"{address}:{self.port}")
+        await server.start()
+        self._servers.append(server)
+        self.addresses.append(address)
+        log.info("xDS (ADS) serving on %s:%d", address, self.port)
+
+    async def stop(self, grace: float = 0.5) -> None:
+        servers, self._servers = self._servers, []
+        await asyncio.gather(*(server.stop(grace) for server in servers))
