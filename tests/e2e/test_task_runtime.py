@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -222,3 +223,18 @@ def test_the_server_stops_its_tasks_on_sigterm_and_leaves_nothing(
     assert netns not in netns_names()
     leftover = subprocess.run(["pgrep", "-f", "envoy_standin.py"], capture_output=True, check=False)
     assert leftover.stdout == b""
+
+
+def test_meshway_logs_prints_each_containers_output(runtime_server: Any, ecs_client: Any) -> None:
+    arn = run_seed_task(ecs_client)
+    ecs_client.get_waiter("tasks_running").wait(tasks=[arn], WaiterConfig=FAST)
+    meshway = [sys.executable, "-m", "meshway", "logs", "--data-dir", str(runtime_server.data_dir)]
+    app = subprocess.run([*meshway, arn, "app"], capture_output=True, text=True, check=True)
+    assert "app listening on 9080" in app.stdout
+    both = subprocess.run(
+        [*meshway, arn.rsplit("/", 1)[-1]], capture_output=True, text=True, check=True
+    )
+    assert "envoy | stand-in up as uid 1337" in both.stdout
+    assert "app | app listening on 9080" in both.stdout
+    ecs_client.stop_task(task=arn)
+    ecs_client.get_waiter("tasks_stopped").wait(tasks=[arn], WaiterConfig=FAST)
