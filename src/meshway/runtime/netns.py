@@ -387,9 +387,10 @@ class Networking:
     # -- crash recovery ----------------------------------------------------------------------
 
     async def leftovers(self) -> Leftovers:
-        """Our recorded networks still on disk, their namespaces, veths on our bridge or
-        recorded, and the processes still in those namespaces. Namespaces that merely share
-        the prefix but belong to another server (another state dir) are left alone.
+        """Our recorded networks still on disk, their namespaces and veths, and the processes
+        still in those namespaces. Namespaces and veths that merely share the prefix or the
+        bridge but belong to another server (another state dir) are left alone: several servers
+        may share `meshway0`, and one's start must not cut another's running tasks off.
         Call it at start-up, before any task is created: live tasks' records count too."""
         networks = self._records()
         existing = set(await self._netns_names())
@@ -398,8 +399,8 @@ class Networking:
         veths = tuple(
             sorted(
                 name
-                for name, master in (await self._veths()).items()
-                if name in recorded_veths or master == self.bridge
+                for name in (await self._veths())
+                if name in recorded_veths
             )
         )
         pids = {name: found for name in netns if (found := await self.pids(name))}

@@ -65,21 +65,14 @@ def count_children(tx: Transaction, rid: ResourceId, kind: KindName) -> int:
 
 
 def set_references(tx: Transaction, source: ResourceId, targets: list[ResourceId]) -> None:
-    """Replace what `source` references with `targets`."""
+    """Replace what `source` references with `targets` (no write when they are the same)."""
     source_arn = source.arn()
-    for old in tx.find(REF_KIND, name=source_arn):
-        tx.delete(REF_KIND, old.key)
-    for target in targets:
-        target_arn = target.arn()
-        tx.put(
-            Record(
-                kind=REF_KIND,
-                key=f"{target_arn}|{source_arn}",
-                parent=target_arn,
-                name=source_arn,
-                body={},
-            )
-        )
+    old = {ref.key for ref in tx.find(REF_KIND, name=source_arn)}
+    new = {f"{target.arn()}|{source_arn}": target for target in targets}
+    for key in old - new.keys():
+        tx.delete(REF_KIND, key)
+    for key in sorted(new.keys() - old):
+        tx.put(Record(kind=REF_KIND, key=key, parent=new[key].arn(), name=source_arn, body={}))
 
 
 def referrers(tx: Transaction, target: ResourceId) -> list[str]:
