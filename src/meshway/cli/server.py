@@ -118,7 +118,7 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
     keys = sigv4.load_keys(options.require_auth) if options.require_auth else None
     found = services(store)
     engine = None
-    control = ControlPlane(options.data_dir, options.xds_port, gateway_of(options.task_cidr))
+    control = ControlPlane(options.data_dir, options.xds_port, gateway_of(options.task_cidr), store)
     if options.runtime and os.geteuid() == 0:
         engine = runtime_engine(options, store, found.ecs, control.envoy_program)
     elif options.runtime:
@@ -163,6 +163,8 @@ def run(options: ServerOptions) -> None:
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=5,
+        proxy_headers=False,  # no proxy in front; its middleware cost 8% of a request
+        server_header=False,
     )
     server = uvicorn.Server(config)
     log.info(
@@ -171,5 +173,4 @@ def run(options: ServerOptions) -> None:
     try:
         server.run()
     finally:
-        app.close()
         store.close()

@@ -10,6 +10,7 @@ WAL with `synchronous=NORMAL` keeps every acknowledged commit across a crash of 
 from __future__ import annotations
 
 import builtins  # the `list` method below shadows the builtin inside the class
+import collections
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -196,6 +197,7 @@ class SqlTransaction:
         self._clock = clock
         self._sql = statements
         self._revision: int | None = None
+        self.changes: builtins.list[Change] = []
 
     @property
     def revision(self) -> int | None:
@@ -205,15 +207,19 @@ class SqlTransaction:
     def _log(self, kind: str, key: str, parent: str, op: ChangeOp) -> None:
         if self._revision is None:
             self._revision = int(self._sql.bump_revision.run(self._conn).scalar_one())
+        change = Change(
+            revision=self._revision, kind=kind, key=key, parent=parent, op=op, at=self._clock.now()
+        )
         self._sql.log.run(
             self._conn,
-            revision=self._revision,
+            revision=change.revision,
             kind=kind,
             key=key,
             parent=parent,
             op=op.value,
-            at=self._clock.now(),
+            at=change.at,
         )
+        self.changes.append(change)
 
     def get(self, kind: str, key: str) -> Record | None:
         row = self._sql.get.run(self._conn, kind=kind, key=key).first()
@@ -304,6 +310,40 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+class RecentChanges:
+    """The changes this process committed, for the engines that follow the feed.
+
+    Every engine (runtime, scheduler, xDS sync, resolver) reads `changes_since` after each
+    commit; served from the database that was a query per engine per commit, and on a busy
+    endpoint it cost more than the requests themselves. This holds every change with a revision
+    above `floor`, whole revisions only.
+    """
+
+    def __init__(self, floor: int, capacity: int = 50_000) -> None:
+        self._floor = floor
+        self._capacity = capacity
+        self._changes: collections.deque[Change] = collections.deque()
+        self._lock = threading.Lock()
+
+    def add(self, committed: builtins.list[Change]) -> None:
+        with self._lock:
+            self._changes.extend(committed)
+            while len(self._changes) > self._capacity:
+                dropped = self._changes.popleft()
+                while self._changes and self._changes[0].revision == dropped.revision:
+                    self._changes.popleft()
+                self._floor = dropped.revision
+
+    def since(self, revision: int) -> builtins.list[Change] | None:
+        """Every change after `revision`, or None when some of them are older than we hold."""
+        with self._lock:
+            if revision < self._floor:
+                return None
+            if not self._changes or self._changes[-1].revision <= revision:
+                return []
+            return [c for c in self._changes if c.revision > revision]
+
+
 class SqlStore:
     """The `Store` on one SQLAlchemy engine."""
 
@@ -320,6 +360,8 @@ class SqlStore:
         with self.engine.begin() as conn:
             if conn.execute(sa.select(meta.c.id)).first() is None:
                 conn.execute(meta.insert().values(id=1, revision=0, seq=0))
+        # Only a SQLite file is this process's alone; a shared database is read for changes.
+        self._recent = RecentChanges(self.revision()) if self._sqlite else None
 
     @contextmanager
     def _begin(self, *, write: bool) -> Iterator[SqlTransaction]:
@@ -336,6 +378,8 @@ class SqlStore:
                 raise
             conn.exec_driver_sql("COMMIT") if self._sqlite else conn.commit()
         if tx.revision is not None:
+            if self._recent is not None:
+                self._recent.add(tx.changes)
             self._notify(tx.revision)
 
     def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
@@ -369,24 +413,38 @@ class SqlStore:
             return int(conn.execute(sa.select(meta.c.revision)).scalar_one())
 
     def changes_since(self, revision: int, limit: int = 1000) -> list[Change]:
-        query = (
-            sa.select(changes)
-            .where(changes.c.revision > revision)
-            .order_by(changes.c.id)
-            .limit(limit)
-        )
+        """Changes after `revision`, oldest first, in whole revisions (a revision is never cut
+        in two, so a follower may always resume from the last revision it saw)."""
+        if self._recent is not None:
+            recent = self._recent.since(revision)
+            if recent is not None:
+                return recent
         with self.engine.connect() as conn:
-            return [
-                Change(
-                    revision=row.revision,
-                    kind=row.kind,
-                    key=row.key,
-                    parent=row.parent,
-                    op=ChangeOp(row.op),
-                    at=row.at,
-                )
-                for row in conn.execute(query)
-            ]
+            rows = self._changes_after(conn, revision, limit)
+            if len(rows) >= limit:
+                last = rows[-1].revision
+                whole = [c for c in rows if c.revision != last]
+                rows = whole or self._changes_after(conn, last - 1, None)
+        return rows
+
+    @staticmethod
+    def _changes_after(conn: Connection, revision: int, limit: int | None) -> list[Change]:
+        query = sa.select(changes).where(changes.c.revision > revision).order_by(changes.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        else:
+            query = query.where(changes.c.revision == revision + 1)
+        return [
+            Change(
+                revision=row.revision,
+                kind=row.kind,
+                key=row.key,
+                parent=row.parent,
+                op=ChangeOp(row.op),
+                at=row.at,
+            )
+            for row in conn.execute(query)
+        ]
 
     def close(self) -> None:
         self.engine.dispose()

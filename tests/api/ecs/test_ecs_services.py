@@ -331,8 +331,10 @@ def test_a_service_with_nothing_to_run_is_stable_for_the_waiter(
 ) -> None:
     create(ecs, desired=0)
     ecs.get_waiter("services_stable").wait(services=["web"], WaiterConfig=FAST)
-    service = describe(ecs)
-    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    # the waiter may pass before the scheduler's first step marks the rollout COMPLETED
+    service = until(
+        lambda: describe(ecs), lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED"
+    )
     assert [e["message"] for e in service["events"]][:1] == [
         "(service web) has reached a steady state."
     ]

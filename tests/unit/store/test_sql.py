@@ -128,3 +128,31 @@ def test_subscribers_hear_each_committed_revision_and_nothing_else(store: SqlSto
     with store.transaction() as tx:
         tx.put(node("c"))
     assert heard == [1]
+
+
+def test_the_change_feed_is_the_same_from_memory_and_from_the_file(tmp_path: Path) -> None:
+    first = open_store(None, tmp_path)
+    with first.transaction() as tx:
+        tx.put(node("a"))
+        tx.put(node("b"))
+    with first.transaction() as tx:
+        tx.delete("node", "mesh-a/a")
+    from_memory = first.changes_since(0)
+    first.close()
+    reopened = open_store(None, tmp_path)  # nothing in memory: read from the file
+    assert reopened.changes_since(0) == from_memory
+    assert [c.revision for c in from_memory] == [1, 1, 2]
+    assert reopened.changes_since(2) == []
+
+
+def test_a_page_of_the_feed_never_cuts_a_revision_in_two(tmp_path: Path) -> None:
+    first = open_store(None, tmp_path)
+    with first.transaction() as tx:
+        for i in range(5):
+            tx.put(node(f"n{i}"))
+    with first.transaction() as tx:
+        tx.put(node("later"))
+    first.close()
+    reopened = open_store(None, tmp_path)
+    assert [c.revision for c in reopened.changes_since(0, limit=3)] == [1, 1, 1, 1, 1]
+    assert [c.revision for c in reopened.changes_since(0, limit=7)] == [1, 1, 1, 1, 1, 2]
