@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -36,9 +38,11 @@ ENV = {"APPMESH_VIRTUAL_NODE_NAME": NODE, "AWS_REGION": "us-west-2"}
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> SidecarFiles:
-    folder = Path("/tmp") / f"meshway-xds-e2e-{os.getpid()}"  # reachable by uid 1337
-    return sidecar_files(folder)
+def files() -> Iterator[SidecarFiles]:
+    folder = Path(tempfile.mkdtemp(prefix="meshway-xds-e2e-", dir="/tmp"))
+    folder.chmod(0o755)  # reachable by uid 1337
+    yield sidecar_files(folder)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -241,25 +245,22 @@ async def test_the_agent_restarts_a_crashed_envoy_and_drains_on_sigterm(
 ) -> None:
     listen = free_port()
     xds.cache.set_snapshot(KEY, res.snapshot(listen, ports(backends, "cds_a")))
-    sidecar = await started(files, xds.port, tmp_path, LISTENER_DRAIN_WAIT_TIME_S="5")
+    sidecar = await started(files, xds.port, tmp_path, LISTENER_DRAIN_WAIT_TIME_S="25")
     try:
-        first = int(
-            json.loads(sidecar.admin("/server_info"))["command_line_options"]["base_id"] or 0
+        children = subprocess.run(
+            ["pgrep", "-P", str(sidecar.process.pid)], capture_output=True, text=True, check=True
         )
-        pid = int(subprocess.run(["pgrep", "-P", str(sidecar.process.pid)], capture_output=True,
-                                 text=True, check=True).stdout.split()[0])  # fmt: skip
-        os.kill(pid, signal.SIGKILL)
-        await asyncio.sleep(0.3)
+        os.kill(int(children.stdout.split()[0]), signal.SIGKILL)
+        await until(lambda: "restarting envoy (1 of 3)" in sidecar.log.read_text())
         await asyncio.to_thread(sidecar.wait_live)
         assert await until(Load(listen).once) == "A"
-        assert "restarting envoy (1 of 3)" in sidecar.log.read_text()
-        assert first == 0
     finally:
-        started_stop = time.monotonic()
+        asked = time.monotonic()
         assert await asyncio.to_thread(sidecar.stop) == 0
-        assert time.monotonic() - started_stop < 5  # nothing to drain: no full drain wait
+        stopped_after = time.monotonic() - asked
     log = sidecar.log.read_text()
     assert "received SIGTERM; draining" in log and "envoy stopped" in log
+    assert stopped_after < 15  # no connection left to drain: it does not sit out the 25 s
 
 
 @pytest.mark.parametrize("delta", ["0", "1"], ids=["sotw", "delta"])

@@ -1,5 +1,6 @@
-"""The control plane's pieces for `meshway server`: the snapshot cache, the proxy status board,
-the ADS server, and the sidecar files the built-in Envoy image runs.
+"""The control plane's pieces for `meshway server`: the snapshot cache, the sync that keeps it
+current from the store, the proxy status board, the ADS server, and the sidecar files the
+built-in Envoy image runs.
 
 Start order (cli/server.py's lifespan): `start()` before the runtime (loopback listener, so the
 port is known before any task launches an Envoy; the sidecar files installed), `listen_bridge()`
@@ -20,10 +21,12 @@ from starlette.routing import Route
 from meshway.api.proxies import proxy_routes
 from meshway.runtime.supervisor import LaunchError
 from meshway.sidecar.install import SidecarFiles, install
+from meshway.store.base import Store
 from meshway.xds.cache import SnapshotCache
 from meshway.xds.nodes import node_key
 from meshway.xds.server import XdsServer
 from meshway.xds.status import StatusBoard
+from meshway.xds.sync import XdsSync
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +35,18 @@ ADDRESS_FILE = "xds-address"
 
 
 class ControlPlane:
-    def __init__(self, data_dir: Path, port: int, gateway: str) -> None:
+    def __init__(self, data_dir: Path, port: int, gateway: str, store: Store) -> None:
         self.data_dir = data_dir
         self.requested_port = port
         self.gateway = gateway
         self.cache = SnapshotCache()
         self.board = StatusBoard()
-        self.server = XdsServer(self.cache, self.board, key_of=node_key)
+        self.sync = XdsSync(store, self.cache)
+        self.server = XdsServer(self.cache, self.board, key_of=node_key, warm=self.sync.warm)
         self.sidecar: SidecarFiles | None = None
 
     async def start(self, *, sidecar: bool) -> None:
+        await self.sync.start()
         await self.server.start(["127.0.0.1"], self.requested_port)
         (self.data_dir / ADDRESS_FILE).write_text(f"127.0.0.1:{self.server.port}\n")
         if sidecar:
@@ -53,6 +58,7 @@ class ControlPlane:
 
     async def stop(self) -> None:
         await self.server.stop()
+        await self.sync.stop()
         (self.data_dir / ADDRESS_FILE).unlink(missing_ok=True)
 
     def envoy_program(self, account: str) -> Sequence[str]:

@@ -168,3 +168,9 @@ async def _follow(paths: list[Path]) -> None:
 
 def main() -> None:
     cli()
+
+
+from meshway.cli.proxies import proxies, proxy_config  # noqa: E402 (commands of their own module)
+
+cli.add_command(proxies)
+cli.add_command(proxy_config)

@@ -396,13 +396,7 @@ class Networking:
         existing = set(await self._netns_names())
         netns = tuple(n.netns for n in networks if n.netns in existing)
         recorded_veths = {n.host_veth for n in networks}
-        veths = tuple(
-            sorted(
-                name
-                for name in (await self._veths())
-                if name in recorded_veths
-            )
-        )
+        veths = tuple(sorted(name for name in (await self._veths()) if name in recorded_veths))
         pids = {name: found for name in netns if (found := await self.pids(name))}
         return Leftovers(networks=networks, netns=netns, veths=veths, pids=pids)
 

@@ -166,6 +166,11 @@ class SnapshotCache:
 
         return cancel
 
+    def watched_keys(self) -> list[str]:
+        """The keys some proxy is connected for: what a rebuild has to cover."""
+        with self._lock:
+            return sorted(self._watchers)
+
     def watcher_count(self, key: str) -> int:
         with self._lock:
             return len(self._watchers.get(key, ()))

@@ -24,10 +24,17 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# NOTE: the server forks container processes while gRPC threads run; gRPC's fork handlers only
+# log "skipping fork() handlers" at every spawn (and a handler in a forked child can crash it
+# before its exec). The children exec at once and never use gRPC, so the handlers are off.
+# Read when grpc is first imported: this module is that import in `meshway server`.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import grpc
 from envoy.config.core.v3 import base_pb2
@@ -50,6 +57,8 @@ from meshway.xds.status import StatusBoard
 log = logging.getLogger(__name__)
 
 KeyOf = Callable[[base_pb2.Node], str]
+Warm = Callable[[str], Awaitable[None]]
+WARM_TIMEOUT = 2.0  # seconds a new proxy's first answer may wait for its snapshot
 _END = object()
 _CHANGED = object()
 STALE_KEPT = (CLUSTER, ENDPOINT)
@@ -103,11 +112,20 @@ class _Stream:
 
     protocol = ""
 
-    def __init__(self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf, peer: str):
+    def __init__(
+        self,
+        cache: SnapshotCache,
+        board: StatusBoard,
+        key_of: KeyOf,
+        peer: str,
+        warm: Warm | None = None,
+    ):
         self.cache = cache
         self.board = board
         self.key_of = key_of
         self.peer = peer
+        self.warm = warm
+        self._warmed = False
         self.key: str | None = None
         self.stream_id = 0
         self.states: dict[str, _TypeState] = {}
@@ -137,6 +155,7 @@ class _Stream:
                     else:
                         self._on_request(item)
                 if self.key is not None:
+                    await self._warm_up()
                     await self._step(write)
         finally:
             reader.cancel()
@@ -144,6 +163,20 @@ class _Stream:
                 self._unwatch()
             if self.stream_id:
                 self.board.disconnect(self.stream_id)
+
+    async def _warm_up(self) -> None:
+        """Before a new proxy's first answer, let the sync build its snapshot if none is
+        published: an Envoy of a known node must not go LIVE on the empty snapshot (its app
+        would start while its listeners are missing). Unknown nodes still get the empty one."""
+        if self._warmed or self.warm is None or self.key is None:
+            return
+        self._warmed = True
+        if self.cache.get(self.key).published:
+            return
+        try:
+            await asyncio.wait_for(self.warm(self.key), WARM_TIMEOUT)
+        except Exception:
+            log.exception("building the first snapshot of %s failed", self.key)
 
     async def _read(self, requests: AsyncIterator[Any]) -> None:
         try:
@@ -236,8 +269,15 @@ class _Stream:
 class SotwStream(_Stream):
     protocol = "sotw"
 
-    def __init__(self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf, peer: str):
-        super().__init__(cache, board, key_of, peer)
+    def __init__(
+        self,
+        cache: SnapshotCache,
+        board: StatusBoard,
+        key_of: KeyOf,
+        peer: str,
+        warm: Warm | None = None,
+    ):
+        super().__init__(cache, board, key_of, peer, warm)
         self._memo: dict[str, tuple[Entry, Any, Any, dict[str, Resource], str]] = {}
 
     def _on_request(self, request: discovery_pb2.DiscoveryRequest) -> None:
@@ -437,21 +477,24 @@ class DeltaStream(_Stream):
 
 
 class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
-    def __init__(self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf) -> None:
+    def __init__(
+        self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf, warm: Warm | None
+    ) -> None:
         self.cache = cache
         self.board = board
         self.key_of = key_of
+        self.warm = warm
 
     async def StreamAggregatedResources(  # noqa: N802 (the gRPC method name)
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        stream = SotwStream(self.cache, self.board, self.key_of, context.peer())
+        stream = SotwStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
         await stream.run(request_iterator, context.write)
 
     async def DeltaAggregatedResources(  # noqa: N802
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        stream = DeltaStream(self.cache, self.board, self.key_of, context.peer())
+        stream = DeltaStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
         await stream.run(request_iterator, context.write)
 
 
@@ -460,11 +503,18 @@ class XdsServer:
     be added after the start (the task bridge exists only once the runtime made it)."""
 
     def __init__(
-        self, cache: SnapshotCache, board: StatusBoard, *, key_of: KeyOf = node_id_key
+        self,
+        cache: SnapshotCache,
+        board: StatusBoard,
+        *,
+        key_of: KeyOf = node_id_key,
+        warm: Warm | None = None,
     ) -> None:
+        """`warm(key)` builds and publishes a proxy's snapshot (the sync's `warm`)."""
         self.cache = cache
         self.board = board
         self.key_of = key_of
+        self.warm = warm
         self.port = 0
         self.addresses: list[str] = []
         self._servers: list[grpc.aio.Server] = []
@@ -486,7 +536,7 @@ class XdsServer:
             ]
         )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
-            AdsServicer(self.cache, self.board, self.key_of), server
+            AdsServicer(self.cache, self.board, self.key_of, self.warm), server
         )
         self.port = server.add_insecure_port(f"{address}:{self.port}")
         await server.start()

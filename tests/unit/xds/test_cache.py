@@ -90,3 +90,12 @@ def test_snapshots_can_be_published_from_worker_threads() -> None:
     for thread in threads:
         thread.join()
     assert len(woken) == 8
+
+
+def test_watched_keys_are_the_keys_some_proxy_watches() -> None:
+    cache = SnapshotCache()
+    cancel = cache.watch(KEY, lambda: None)
+    cache.watch("other", lambda: None)
+    assert cache.watched_keys() == [KEY, "other"]
+    cancel()
+    assert cache.watched_keys() == ["other"]

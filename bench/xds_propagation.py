@@ -1,0 +1,331 @@
+"""Propagation of one `update-route`: API call → every affected proxy ACKed, and → real traffic
+shifted (issue 5). Everything real: a `meshway server` with the task runtime, App Mesh
+resources through boto3, three tasks of the seed's shape with the built-in Envoy sidecar
+(back-v1, back-v2 and front), plus N simulated ADS clients (a second process; each a distinct
+virtual node with the same backend, subscribing and ACKing as Envoy does).
+
+One route flips its weights 100/0 → 0/100. Measured: time from the UpdateRoute call to each
+affected proxy's RDS ACK (server-side `ackedAt` in GET /meshway/proxies, p50/p99/max), from the
+API response to the front task's first response from back-v2 (its load loop timestamps every
+response), the server's RSS per connected client (after the clients synced, minus before they
+connected), and the initial sync time. Needs root. Prints a table, writes
+bench/results/xds_propagation.json. Goals: p99 ≤ 100 ms at 1,000 clients, ≤ 1 MB per client,
+traffic shifted ≤ 50 ms after the API call returns.
+"""
+
+# ruff: noqa: E501 (the embedded client programs and result tables read best unwrapped)
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tests.conftest import ServerProcess, free_port, make_client  # noqa: E402
+
+ACCOUNT = "123456789012"
+REGION = "us-west-2"
+AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-local"]}}
+HTTP_9080 = [{"portMapping": {"port": 9080, "protocol": "http"}}]
+SERVICE = "back.demo.local"
+SEED = ROOT / "tests" / "data" / "seed" / "appmesh-task-definition.json"
+PER_MESH = 190  # App Mesh allows 200 virtual nodes per mesh; 1,000 clients need 6 meshes
+
+LOAD = r"""
+import json, sys, time, urllib.request
+url, until = sys.argv[1], time.monotonic() + float(sys.argv[2])
+log = []
+while time.monotonic() < until:
+    try:
+        body = json.loads(urllib.request.urlopen(url, timeout=5).read())
+        log.append((time.time(), body["app"]))
+    except Exception as error:
+        log.append((time.time(), "error"))
+print(json.dumps(log))
+"""
+
+CLIENTS = r"""
+import asyncio, sys
+import grpc
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.core.v3 import base_pb2
+from envoy.config.listener.v3 import listener_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm
+from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+from google.protobuf import struct_pb2
+CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+LDS = "type.googleapis.com/envoy.config.listener.v3.Listener"
+RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+
+def eds_names(response):
+    out = []
+    for a in response.resources:
+        c = cluster_pb2.Cluster(); a.Unpack(c)
+        if c.type == cluster_pb2.Cluster.EDS:
+            out.append(c.name)
+    return sorted(out)
+
+def rds_names(response):
+    out = set()
+    for a in response.resources:
+        l = listener_pb2.Listener(); a.Unpack(l)
+        for chain in l.filter_chains:
+            for f in chain.filters:
+                if f.typed_config.Is(hcm.HttpConnectionManager.DESCRIPTOR):
+                    m = hcm.HttpConnectionManager(); f.typed_config.Unpack(m)
+                    if m.HasField("rds"):
+                        out.add(m.rds.route_config_name)
+    return sorted(out)
+
+async def client(target, node_id, account, region, ready):
+    channel = grpc.aio.insecure_channel(target)
+    stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
+    out = asyncio.Queue()
+    async def requests():
+        while True:
+            yield await out.get()
+    call = stub.StreamAggregatedResources(requests())
+    meta = struct_pb2.Struct(); meta.update({"aws.appmesh.account": account})
+    node = base_pb2.Node(id=node_id, metadata=meta, locality=base_pb2.Locality(region=region))
+    out.put_nowait(discovery_pb2.DiscoveryRequest(type_url=CDS, node=node))
+    names = {EDS: [], RDS: []}
+    asked = {CDS}
+    async for r in call:
+        t = r.type_url
+        if t == CDS:
+            new = eds_names(r)
+            if new != names[EDS] and EDS in asked:
+                out.put_nowait(discovery_pb2.DiscoveryRequest(type_url=EDS, resource_names=new,
+                    version_info="", response_nonce=""))
+            names[EDS] = new
+        if t == LDS:
+            new = rds_names(r)
+            if new != names[RDS] and RDS in asked:
+                out.put_nowait(discovery_pb2.DiscoveryRequest(type_url=RDS, resource_names=new))
+            names[RDS] = new
+        out.put_nowait(discovery_pb2.DiscoveryRequest(type_url=t, version_info=r.version_info,
+            response_nonce=r.nonce, resource_names=names.get(t, [])))
+        nxt = {CDS: EDS, EDS: LDS, LDS: RDS}.get(t)
+        if nxt and nxt not in asked:
+            asked.add(nxt)
+            out.put_nowait(discovery_pb2.DiscoveryRequest(type_url=nxt, resource_names=names.get(nxt, [])))
+        if t == RDS and not ready.done():
+            ready.set_result(None)
+
+PER_MESH = int(sys.argv[5])
+
+def mesh_of(i):
+    return "demo" if i < PER_MESH else f"demo{i // PER_MESH}"
+
+async def main(target, count, account, region):
+    loop = asyncio.get_running_loop()
+    readies = [loop.create_future() for _ in range(count)]
+    tasks = [asyncio.create_task(client(target, f"mesh/{mesh_of(i)}/virtualNode/n{i}", account, region, readies[i]))
+             for i in range(count)]
+    await asyncio.gather(*readies)
+    print("synced", flush=True)
+    await asyncio.gather(*tasks)
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]))
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def weights(v1: int, v2: int) -> dict[str, Any]:
+    targets = [{"virtualNode": "back-v1", "weight": v1}, {"virtualNode": "back-v2", "weight": v2}]
+    return {"httpRoute": {"match": {"prefix": "/"}, "action": {"weightedTargets": targets}}}
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def proxies(server: ServerProcess) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(server.url + "/meshway/proxies", timeout=30) as response:
+        return json.loads(response.read())["proxies"]  # type: ignore[no-any-return]
+
+
+def mesh_of(i: int) -> str:
+    return "demo" if i < PER_MESH else f"demo{i // PER_MESH}"
+
+
+def create_mesh(appmesh: Any, mesh: str, callers: list[str]) -> None:
+    appmesh.create_mesh(meshName=mesh)
+    for node in ("back-v1", "back-v2"):
+        spec = {"listeners": HTTP_9080, "serviceDiscovery": {"dns": {"hostname": f"{node}.local"}}}
+        appmesh.create_virtual_node(meshName=mesh, virtualNodeName=node, spec=spec)
+    appmesh.create_virtual_router(meshName=mesh, virtualRouterName="back",
+                                  spec={"listeners": HTTP_9080})  # fmt: skip
+    appmesh.create_route(meshName=mesh, virtualRouterName="back", routeName="split",
+                         spec=weights(100, 0))  # fmt: skip
+    appmesh.create_virtual_service(
+        meshName=mesh, virtualServiceName=SERVICE,
+        spec={"provider": {"virtualRouter": {"virtualRouterName": "back"}}},
+    )  # fmt: skip
+    caller = {
+        "listeners": HTTP_9080,
+        "serviceDiscovery": {"dns": {"hostname": "caller.local"}},
+        "backends": [{"virtualService": {"virtualServiceName": SERVICE}}],
+    }
+    for name in callers:
+        appmesh.create_virtual_node(meshName=mesh, virtualNodeName=name, spec=caller)
+
+
+def create_meshes(appmesh: Any, clients: int) -> None:
+    by_mesh: dict[str, list[str]] = {"demo": ["front"]}
+    for i in range(clients):
+        by_mesh.setdefault(mesh_of(i), []).append(f"n{i}")
+    for mesh, callers in by_mesh.items():
+        create_mesh(appmesh, mesh, callers)
+
+
+def run_task(ecs: Any, node: str) -> str:
+    definition = json.loads(SEED.read_text())
+    definition = copy.deepcopy(definition)
+    definition["family"] = node
+    app, envoy = definition["containerDefinitions"]
+    app["environment"] = [{"name": "APP_NAME", "value": node}]
+    envoy["environment"] = [
+        {"name": "APPMESH_VIRTUAL_NODE_NAME", "value": f"mesh/demo/virtualNode/{node}"}
+    ]
+    arn = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    return str(ecs.run_task(taskDefinition=arn, networkConfiguration=AWSVPC)["tasks"][0]["taskArn"])
+
+
+def wait_running(ecs: Any, arns: list[str]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        tasks = ecs.describe_tasks(tasks=arns)["tasks"]
+        if all(t["lastStatus"] == "RUNNING" for t in tasks):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(arns)
+
+
+def one_run(clients: int, folder: Path) -> dict[str, Any]:
+    programs = folder / "programs"
+    programs.mkdir(parents=True)
+    folder.chmod(0o755)
+    programs.chmod(0o755)
+    app = programs / "app.py"
+    app.write_text((ROOT / "tests" / "e2e" / "programs" / "app.py").read_text())
+    app.chmod(0o644)
+    catalog = folder / "images.json"
+    catalog.write_text(json.dumps({"images": {"application_image": {
+        "entryPoint": ["/usr/bin/python3", "-u", str(app)]}}}))  # fmt: skip
+    server = ServerProcess(
+        folder / "data", free_port(), ("--images", str(catalog), "--xds-port", "0")
+    )
+    server.start()
+    assert server.process is not None
+    try:
+        appmesh = make_client(server.url, "appmesh", aws_access_key_id=ACCOUNT)
+        ecs = make_client(server.url, "ecs", aws_access_key_id=ACCOUNT)
+        create_meshes(appmesh, clients)
+        arns = [run_task(ecs, node) for node in ("back-v1", "back-v2", "front")]
+        wait_running(ecs, arns)
+        time.sleep(1.0)
+        before = rss_kib(server.process.pid)
+        xds = (server.data_dir / "xds-address").read_text().strip()
+        started = time.monotonic()
+        sim = subprocess.Popen(
+            [sys.executable, "-c", CLIENTS, xds, str(clients), ACCOUNT, REGION, str(PER_MESH)],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+        assert sim.stdout is not None
+        assert sim.stdout.readline().strip() == "synced"
+        sync_s = time.monotonic() - started
+        time.sleep(1.0)
+        after = rss_kib(server.process.pid)
+        netns = "mw-" + arns[2].rsplit("/", 1)[-1][:12]
+        load = subprocess.Popen(
+            ["ip", "netns", "exec", netns, "/usr/bin/python3", "-c", LOAD, f"http://{SERVICE}:9080/", "3"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(1.0)
+        before_acks = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in proxies(server)}
+        affected = min(clients, PER_MESH)  # the route is in mesh demo
+        called = time.time()
+        appmesh.update_route(meshName="demo", virtualRouterName="back", routeName="split",
+                             spec=weights(0, 100))  # fmt: skip
+        returned = time.time()
+        deadline = time.monotonic() + 30
+        while True:
+            now = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in proxies(server)}
+            acked = {n: t for n, t in now.items() if t and t != before_acks.get(n) and t >= called}
+            if len(acked) >= affected + 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        log = json.loads(load.communicate(timeout=30)[0])
+        sim.send_signal(signal.SIGKILL)
+        sim.wait()
+    finally:
+        server.stop(signal.SIGTERM, timeout=60)
+    latencies = [
+        (t - called) * 1000 for n, t in acked.items() if n.startswith("mesh/demo/virtualNode/n")
+    ]
+    unaffected = [n for n in acked if not n.startswith("mesh/demo/")]
+    first_v2 = min(t for t, app_name in log if app_name == "back-v2")
+    errors = sum(1 for _, app_name in log if app_name == "error")
+    return {
+        "clients": clients,
+        "affected": affected,
+        "acked": len(latencies),
+        "unaffected_that_got_a_push": len(unaffected),
+        "initial_sync_s": round(sync_s, 2),
+        "server_rss_per_client_kib": round((after - before) / max(clients, 1), 1),
+        "api_call_ms": round((returned - called) * 1000, 1),
+        "call_to_ack_ms": {"p50": round(statistics.median(latencies), 1),
+                           "p99": round(pct(latencies, 0.99), 1), "max": round(max(latencies), 1)},
+        "api_return_to_shifted_traffic_ms": round((first_v2 - returned) * 1000, 1),
+        "failed_requests": errors,
+        "requests": len(log),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, nargs="+", default=[100, 1000])
+    args = parser.parse_args()
+    rows = []
+    for count in args.clients:
+        with tempfile.TemporaryDirectory(prefix="meshway-prop-", dir="/tmp") as tmp:
+            rows.append(one_run(count, Path(tmp)))
+    print("clients  affected  sync s  KiB/client  API ms  ACK p50  p99  max (ms)  shift ms  failed")
+    for r in rows:
+        ack = r["call_to_ack_ms"]
+        print(
+            f"{r['clients']:7d}  {r['acked']:8d}  {r['initial_sync_s']:6.2f}  {r['server_rss_per_client_kib']:10.1f}"
+            f"  {r['api_call_ms']:6.1f}  {ack['p50']:7.1f}  {ack['p99']:5.1f}  {ack['max']:5.1f}"
+            f"  {r['api_return_to_shifted_traffic_ms']:8.1f}  {r['failed_requests']}/{r['requests']}"
+        )
+    out = ROOT / "bench" / "results" / "xds_propagation.json"
+    out.parent.mkdir(exist_ok=True)
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    out.write_text(json.dumps({"machine": machine, "runs": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
