@@ -15,8 +15,9 @@ DATA_DIR ?= .meshway
 PYTEST_ARGS ?=
 LINT_PATHS := src tests bench
 
-# Debian packages the tests and the task runtime use (netns, iptables rules, health checks).
-DEB_PACKAGES := iptables iproute2 curl procps
+# Debian packages the task runtime and the tests use (netns, iptables rules, health checks,
+# test certificates).
+DEB_PACKAGES := iptables iproute2 curl procps openssl
 
 # Stamps: the venv is (re)installed only when pyproject.toml is newer than the last install.
 TEST_STAMP := $(VENV)/.meshway-test-installed

@@ -1,9 +1,10 @@
-"""App Mesh API throughput: Meshway against moto's standalone server, same boto3 workload.
+"""App Mesh API throughput: Meshway against moto's standalone server, the same workload.
 
-Each target server is started on a free loopback port with a fresh data directory, then a few
-client processes (multiprocessing, so boto3's own CPU cost is spread and the GIL of one client
-does not cap the load) each run whole "cycles" until the time is up. A cycle is a fixed mix of the
-operations both servers implement (moto has no virtual services):
+Each target server is started on a free loopback port with a fresh data directory (Meshway with
+`--no-runtime`: no ECS tasks run here, so the host's network is left alone), then a few client
+processes (multiprocessing, so one client's GIL does not cap the load) each run whole "cycles"
+until the time is up. A cycle is a fixed mix of the operations both servers implement (moto has
+no virtual services), on a mesh of its own:
 
     create  mesh, N virtual nodes, a virtual router, M routes          1 + N + 1 + M
     read    describe mesh / each node x2 / router / each route x2      1 + 2N + 1 + 2M
@@ -11,13 +12,17 @@ operations both servers implement (moto has no virtual services):
     update  mesh, each node, each route                                1 + N + M
     delete  routes, router, nodes, mesh (dependency order)             M + 1 + N + 1
 
-Every call must succeed (retries are off, so an error is counted, never hidden). Reported per
-target: ops/s over the measured window, p50/p99 client-side latency (a boto3 call, end to end),
-and where the CPU went: the server process, the client processes, and anything else on the
-machine in the window (other load makes a run noisy; the JSON keeps it so a reader can judge).
+Two clients send it. `boto3` is the goal's measure: real boto3 clients. `raw` sends the same
+requests (built by botocore's serializer) from http.client, because on a small machine boto3's
+own per-call CPU is as large as a server's answer and caps what any server can show; `raw` shows
+what the servers themselves can do. Every call must succeed (retries are off, so an error is
+counted, never hidden). Reported per target and client: ops/s over the measured window, p50/p99
+client-side latency, and where the CPU went: the server process, the client processes, and
+anything else on the machine in the window (other load makes a run noisy; the JSON keeps it so a
+reader can judge). Runs are interleaved and repeated; the median run by ops/s is shown.
 
 Runs bounded in time and count, against 127.0.0.1 only. Installs nothing: `make bench` installs
-moto (the `bench` extra) and runs this script.
+moto (the `bench` extra) and runs this script; `--profile DIR` samples the servers with py-spy.
 """
 
 from __future__ import annotations
