@@ -17,8 +17,10 @@ from meshway.runtime import process, users
 from meshway.runtime.host import Launch, TaskAddress
 from meshway.runtime.iptables import EMPTY_NAT, Interception, restore_text
 from meshway.runtime.logs import log_files
-from meshway.runtime.netns import Networking, TaskNetwork
+from meshway.runtime.netns import AddressInUseError, Networking, TaskNetwork
 from meshway.runtime.supervisor import LaunchError
+
+IN_USE_RETRIES = 64
 
 
 def _identity(user: str | None) -> users.Identity:
@@ -38,14 +40,24 @@ class LinuxHost:
         return self._nets[task_id]
 
     async def provision(self, task_id: str, hostname: str) -> TaskAddress:
-        ip = self.networking.allocate(task_id)
-        try:
-            net = await self.networking.create(task_id, ip, hostname=hostname)
-        except BaseException:
-            self.networking.release(task_id)
-            raise
+        net = await self._create(task_id, hostname)
         self._nets[task_id] = net
         return TaskAddress(ip=net.ip, mac=net.mac, interface_id=f"eni-{task_id[:17]}")
+
+    async def _create(self, task_id: str, hostname: str) -> TaskNetwork:
+        """A network on the first free address. An address whose interface exists belongs to
+        another server sharing the bridge: it stays set aside here and the next one is tried."""
+        for _ in range(IN_USE_RETRIES):
+            ip = self.networking.allocate(task_id)
+            try:
+                return await self.networking.create(task_id, ip, hostname=hostname)
+            except AddressInUseError:
+                self.networking.release(task_id)
+                self.networking.reserve(ip, f"in-use-elsewhere:{ip}")
+            except BaseException:
+                self.networking.release(task_id)
+                raise
+        raise AddressInUseError(f"no free task address after {IN_USE_RETRIES} tries")
 
     async def intercept(self, task_id: str, interception: Interception) -> None:
         await self.networking.apply_iptables(self._nets[task_id], restore_text(interception))

@@ -49,6 +49,10 @@ class AddressPoolExhaustedError(NetworkError):
     pass
 
 
+class AddressInUseError(NetworkError):
+    """The address's interface exists already: another server on the same bridge uses it."""
+
+
 class NetnsBusyError(NetworkError):
     """Processes still run in the namespace; deleting it now would only remove its name."""
 
@@ -299,7 +303,7 @@ class Networking:
             ["ip", "-j", "link", "show", "dev", net.host_veth], check=False
         )
         if found.code == 0:
-            raise NetworkError(f"interface {net.host_veth} for {net.ip} already exists")
+            raise AddressInUseError(f"interface {net.host_veth} for {net.ip} already exists")
 
     async def _build(self, net: TaskNetwork) -> None:
         await self.runner.run(
