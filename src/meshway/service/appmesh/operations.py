@@ -1,480 +1,134 @@
-"""The 38 App Mesh operations, in the API's own words, each a thin call into `AppMeshCore`."""
+"""The 38 App Mesh operations, in the API's own words, each a thin call into `AppMeshCore`.
+
+Every kind has the same five operations, so they are made from one table rather than written 38
+times: `create_virtual_node(ctx, mesh_name=..., virtual_node_name=..., spec=..., ...)` names its
+resource with the members the kind's URI carries (mesh, parent router or gateway, own name, and
+`meshOwner`), exactly as botocore's model spells them in snake_case.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from meshway.core.context import RequestContext
-from meshway.model.appmesh.kinds import KindName, ResourceId, mesh_scope
+from meshway.model.appmesh.kinds import KINDS, KindName, ResourceId, mesh_scope
 from meshway.service.appmesh.core import AppMeshCore, Output
 
-Spec = dict[str, Any] | None
-Tags = list[dict[str, str]] | None
-
-MESH = KindName.MESH
-NODE = KindName.VIRTUAL_NODE
-ROUTER = KindName.VIRTUAL_ROUTER
-ROUTE = KindName.ROUTE
-SERVICE = KindName.VIRTUAL_SERVICE
-GATEWAY = KindName.VIRTUAL_GATEWAY
-GATEWAY_ROUTE = KindName.GATEWAY_ROUTE
+Operation = Callable[..., Output]
 
 
-def _mesh(ctx: RequestContext, mesh: str, owner: str | None = None) -> ResourceId:
-    return AppMeshCore._rid(ctx, MESH, mesh, owner=owner)
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
+
+
+def _name_member(kind: KindName) -> str:
+    """`virtualNodeName` → `virtual_node_name`: the member that names a resource of `kind`."""
+    return _snake(KINDS[kind].name_member)
+
+
+def resource_id(ctx: RequestContext, kind: KindName, members: Mapping[str, Any]) -> ResourceId:
+    """The resource the request's members name."""
+    parent_kind = KINDS[kind].parent
+    nested = parent_kind is not None and parent_kind is not KindName.MESH
+    return AppMeshCore._rid(
+        ctx,
+        kind,
+        str(members["mesh_name"]),
+        "" if kind is KindName.MESH else str(members[_name_member(kind)]),
+        parent=str(members[_name_member(parent_kind)]) if nested and parent_kind else "",
+        owner=members.get("mesh_owner"),
+    )
+
+
+def _parent_id(
+    ctx: RequestContext, kind: KindName, members: Mapping[str, Any]
+) -> ResourceId | None:
+    parent_kind = KINDS[kind].parent
+    return None if parent_kind is None else resource_id(ctx, parent_kind, members)
+
+
+def _operations(kind: KindName) -> tuple[Operation, ...]:
+    def create(
+        self: AppMeshCore,
+        ctx: RequestContext,
+        *,
+        spec: dict[str, Any] | None = None,
+        tags: list[dict[str, str]] | None = None,
+        client_token: str | None = None,
+        **names: Any,
+    ) -> Output:
+        return self._create(ctx, resource_id(ctx, kind, names), spec, tags, client_token)
+
+    def describe(self: AppMeshCore, ctx: RequestContext, **names: Any) -> Output:
+        return self._describe(resource_id(ctx, kind, names))
+
+    def update(
+        self: AppMeshCore,
+        ctx: RequestContext,
+        *,
+        spec: dict[str, Any] | None = None,
+        client_token: str | None = None,
+        **names: Any,
+    ) -> Output:
+        return self._update(resource_id(ctx, kind, names), spec, client_token)
+
+    def delete(self: AppMeshCore, ctx: RequestContext, **names: Any) -> Output:
+        return self._delete(resource_id(ctx, kind, names))
+
+    def list_(
+        self: AppMeshCore,
+        ctx: RequestContext,
+        *,
+        limit: int | None = None,
+        next_token: str | None = None,
+        **names: Any,
+    ) -> Output:
+        parent = _parent_id(ctx, kind, names)
+        scope = mesh_scope(ctx.account, ctx.region) if parent is None else None
+        return self._list(parent, kind, scope, limit, next_token)
+
+    return create, describe, update, delete, list_
 
 
 class AppMeshService(AppMeshCore):
-    # -- meshes --------------------------------------------------------------------------
-    def create_mesh(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        spec: Spec = None,
-        tags: Tags = None,
-        client_token: str | None = None,
-    ) -> Output:
-        return self._create(ctx, _mesh(ctx, mesh_name), spec, tags, client_token)
-
-    def describe_mesh(
-        self, ctx: RequestContext, *, mesh_name: str, mesh_owner: str | None = None
-    ) -> Output:
-        return self._describe(_mesh(ctx, mesh_name, mesh_owner))
-
-    def update_mesh(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        spec: Spec = None,
-        client_token: str | None = None,
-    ) -> Output:
-        return self._update(_mesh(ctx, mesh_name), spec, client_token)
-
-    def delete_mesh(self, ctx: RequestContext, *, mesh_name: str) -> Output:
-        return self._delete(_mesh(ctx, mesh_name))
-
-    def list_meshes(
-        self, ctx: RequestContext, *, limit: int | None = None, next_token: str | None = None
-    ) -> Output:
-        scope = mesh_scope(ctx.account, ctx.region)
-        return self._list(None, MESH, scope, limit, next_token)
-
-    # -- virtual nodes, routers, services and gateways (children of a mesh) ----------------
-    def create_virtual_node(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_node_name: str,
-        spec: Spec,
-        tags: Tags = None,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, NODE, mesh_name, virtual_node_name, owner=mesh_owner)
-        return self._create(ctx, rid, spec, tags, client_token)
-
-    def describe_virtual_node(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_node_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._describe(self._rid(ctx, NODE, mesh_name, virtual_node_name, owner=mesh_owner))
-
-    def update_virtual_node(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_node_name: str,
-        spec: Spec,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, NODE, mesh_name, virtual_node_name, owner=mesh_owner)
-        return self._update(rid, spec, client_token)
-
-    def delete_virtual_node(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_node_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._delete(self._rid(ctx, NODE, mesh_name, virtual_node_name, owner=mesh_owner))
-
-    def list_virtual_nodes(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        limit: int | None = None,
-        next_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._list(_mesh(ctx, mesh_name, mesh_owner), NODE, None, limit, next_token)
-
-    def create_virtual_router(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        spec: Spec,
-        tags: Tags = None,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, ROUTER, mesh_name, virtual_router_name, owner=mesh_owner)
-        return self._create(ctx, rid, spec, tags, client_token)
-
-    def describe_virtual_router(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._describe(
-            self._rid(ctx, ROUTER, mesh_name, virtual_router_name, owner=mesh_owner)
-        )
-
-    def update_virtual_router(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        spec: Spec,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, ROUTER, mesh_name, virtual_router_name, owner=mesh_owner)
-        return self._update(rid, spec, client_token)
-
-    def delete_virtual_router(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._delete(
-            self._rid(ctx, ROUTER, mesh_name, virtual_router_name, owner=mesh_owner)
-        )
-
-    def list_virtual_routers(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        limit: int | None = None,
-        next_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._list(_mesh(ctx, mesh_name, mesh_owner), ROUTER, None, limit, next_token)
-
-    def create_virtual_service(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_service_name: str,
-        spec: Spec,
-        tags: Tags = None,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, SERVICE, mesh_name, virtual_service_name, owner=mesh_owner)
-        return self._create(ctx, rid, spec, tags, client_token)
-
-    def describe_virtual_service(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_service_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._describe(
-            self._rid(ctx, SERVICE, mesh_name, virtual_service_name, owner=mesh_owner)
-        )
-
-    def update_virtual_service(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_service_name: str,
-        spec: Spec,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, SERVICE, mesh_name, virtual_service_name, owner=mesh_owner)
-        return self._update(rid, spec, client_token)
-
-    def delete_virtual_service(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_service_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._delete(
-            self._rid(ctx, SERVICE, mesh_name, virtual_service_name, owner=mesh_owner)
-        )
-
-    def list_virtual_services(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        limit: int | None = None,
-        next_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._list(_mesh(ctx, mesh_name, mesh_owner), SERVICE, None, limit, next_token)
-
-    def create_virtual_gateway(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        spec: Spec,
-        tags: Tags = None,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, GATEWAY, mesh_name, virtual_gateway_name, owner=mesh_owner)
-        return self._create(ctx, rid, spec, tags, client_token)
-
-    def describe_virtual_gateway(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._describe(
-            self._rid(ctx, GATEWAY, mesh_name, virtual_gateway_name, owner=mesh_owner)
-        )
-
-    def update_virtual_gateway(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        spec: Spec,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(ctx, GATEWAY, mesh_name, virtual_gateway_name, owner=mesh_owner)
-        return self._update(rid, spec, client_token)
-
-    def delete_virtual_gateway(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._delete(
-            self._rid(ctx, GATEWAY, mesh_name, virtual_gateway_name, owner=mesh_owner)
-        )
-
-    def list_virtual_gateways(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        limit: int | None = None,
-        next_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._list(_mesh(ctx, mesh_name, mesh_owner), GATEWAY, None, limit, next_token)
-
-    # -- routes (children of a virtual router) and gateway routes (of a virtual gateway) ----
-    def create_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        route_name: str,
-        spec: Spec,
-        tags: Tags = None,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(
-            ctx, ROUTE, mesh_name, route_name, parent=virtual_router_name, owner=mesh_owner
-        )
-        return self._create(ctx, rid, spec, tags, client_token)
-
-    def describe_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        route_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._describe(
-            self._rid(
-                ctx, ROUTE, mesh_name, route_name, parent=virtual_router_name, owner=mesh_owner
-            )
-        )
-
-    def update_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        route_name: str,
-        spec: Spec,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(
-            ctx, ROUTE, mesh_name, route_name, parent=virtual_router_name, owner=mesh_owner
-        )
-        return self._update(rid, spec, client_token)
-
-    def delete_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        route_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._delete(
-            self._rid(
-                ctx, ROUTE, mesh_name, route_name, parent=virtual_router_name, owner=mesh_owner
-            )
-        )
-
-    def list_routes(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_router_name: str,
-        limit: int | None = None,
-        next_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        router = self._rid(ctx, ROUTER, mesh_name, virtual_router_name, owner=mesh_owner)
-        return self._list(router, ROUTE, None, limit, next_token)
-
-    def create_gateway_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        gateway_route_name: str,
-        spec: Spec,
-        tags: Tags = None,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(
-            ctx,
-            GATEWAY_ROUTE,
-            mesh_name,
-            gateway_route_name,
-            parent=virtual_gateway_name,
-            owner=mesh_owner,
-        )
-        return self._create(ctx, rid, spec, tags, client_token)
-
-    def describe_gateway_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        gateway_route_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._describe(
-            self._rid(
-                ctx,
-                GATEWAY_ROUTE,
-                mesh_name,
-                gateway_route_name,
-                parent=virtual_gateway_name,
-                owner=mesh_owner,
-            )
-        )
-
-    def update_gateway_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        gateway_route_name: str,
-        spec: Spec,
-        client_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        rid = self._rid(
-            ctx,
-            GATEWAY_ROUTE,
-            mesh_name,
-            gateway_route_name,
-            parent=virtual_gateway_name,
-            owner=mesh_owner,
-        )
-        return self._update(rid, spec, client_token)
-
-    def delete_gateway_route(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        gateway_route_name: str,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        return self._delete(
-            self._rid(
-                ctx,
-                GATEWAY_ROUTE,
-                mesh_name,
-                gateway_route_name,
-                parent=virtual_gateway_name,
-                owner=mesh_owner,
-            )
-        )
-
-    def list_gateway_routes(
-        self,
-        ctx: RequestContext,
-        *,
-        mesh_name: str,
-        virtual_gateway_name: str,
-        limit: int | None = None,
-        next_token: str | None = None,
-        mesh_owner: str | None = None,
-    ) -> Output:
-        gateway = self._rid(ctx, GATEWAY, mesh_name, virtual_gateway_name, owner=mesh_owner)
-        return self._list(gateway, GATEWAY_ROUTE, None, limit, next_token)
+    (create_mesh, describe_mesh, update_mesh, delete_mesh, list_meshes) = _operations(KindName.MESH)
+    (
+        create_virtual_node,
+        describe_virtual_node,
+        update_virtual_node,
+        delete_virtual_node,
+        list_virtual_nodes,
+    ) = _operations(KindName.VIRTUAL_NODE)
+    (
+        create_virtual_router,
+        describe_virtual_router,
+        update_virtual_router,
+        delete_virtual_router,
+        list_virtual_routers,
+    ) = _operations(KindName.VIRTUAL_ROUTER)
+    (create_route, describe_route, update_route, delete_route, list_routes) = _operations(
+        KindName.ROUTE
+    )
+    (
+        create_virtual_service,
+        describe_virtual_service,
+        update_virtual_service,
+        delete_virtual_service,
+        list_virtual_services,
+    ) = _operations(KindName.VIRTUAL_SERVICE)
+    (
+        create_virtual_gateway,
+        describe_virtual_gateway,
+        update_virtual_gateway,
+        delete_virtual_gateway,
+        list_virtual_gateways,
+    ) = _operations(KindName.VIRTUAL_GATEWAY)
+    (
+        create_gateway_route,
+        describe_gateway_route,
+        update_gateway_route,
+        delete_gateway_route,
+        list_gateway_routes,
+    ) = _operations(KindName.GATEWAY_ROUTE)
