@@ -429,7 +429,11 @@ class SqlStore:
 
     @staticmethod
     def _changes_after(conn: Connection, revision: int, limit: int | None) -> list[Change]:
-        query = sa.select(changes).where(changes.c.revision > revision).order_by(changes.c.id)
+        query = (
+            sa.select(changes)
+            .where(changes.c.revision > revision)
+            .order_by(changes.c.revision, changes.c.id)  # walks the revision index, no scan
+        )
         if limit is not None:
             query = query.limit(limit)
         else:
