@@ -92,14 +92,21 @@ def _pack(message: Message) -> any_pb2.Any:
     return packed
 
 
-def prepare(snapshot: SnapshotLike) -> Entry:
+def prepare(snapshot: SnapshotLike, packed: dict[int, Resource] | None = None) -> Entry:
+    """`packed`: Resources already made in this batch, by message id (snapshots of one rebuild
+    share message objects; the caller keeps those messages alive while it uses the dict)."""
     resources: dict[str, dict[str, Resource]] = {}
+    memo: dict[int, Resource] = {} if packed is None else packed
     for type_url, named in snapshot.resources.items():
         hashes = snapshot.hashes.get(type_url, {})
-        resources[type_url] = {
-            name: Resource(name, hashes.get(name) or content_hash(msg), msg, _pack(msg))
-            for name, msg in sorted(named.items())
-        }
+        out: dict[str, Resource] = {}
+        for name, msg in sorted(named.items()):
+            made = memo.get(id(msg))
+            if made is None or made.message is not msg or made.name != name:
+                made = Resource(name, hashes.get(name) or content_hash(msg), msg, _pack(msg))
+                memo[id(msg)] = made
+            out[name] = made
+        resources[type_url] = out
     return Entry(snapshot=snapshot, resources=resources, published=True)
 
 
@@ -134,6 +141,37 @@ class SnapshotCache:
         for notify in watchers:
             notify()
         return True
+
+    def set_snapshots(
+        self, snapshots: Iterable[tuple[str, SnapshotLike]]
+    ) -> tuple[int, list[tuple[str, str]]]:
+        """Publish many at once: every entry is prepared first, then all are swapped in and
+        their streams woken together, so the pushes do not compete with the preparing.
+        Returns how many changed, and the keys whose snapshot was inconsistent with the problems
+        (not published: their previous snapshot keeps serving)."""
+        packed: dict[int, Resource] = {}
+        ready: list[tuple[str, Entry]] = []
+        rejected: list[tuple[str, str]] = []
+        for key, snapshot in snapshots:
+            try:
+                _check_consistent(snapshot)
+            except InconsistentSnapshotError as error:
+                rejected.append((key, str(error)))
+                continue
+            ready.append((key, prepare(snapshot, packed)))
+        woken: list[Watcher] = []
+        changed = 0
+        with self._lock:
+            for key, entry in ready:
+                before = self._entries.get(key)
+                if before is not None and _same(before, entry):
+                    continue
+                self._entries[key] = entry
+                woken.extend(self._watchers.get(key, ()))
+                changed += 1
+        for notify in woken:
+            notify()
+        return changed, rejected
 
     def clear(self, key: str) -> None:
         """Forget a proxy: its streams fall back to the empty snapshot."""

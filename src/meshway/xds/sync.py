@@ -1,9 +1,16 @@
 """The store's change feed → rebuild the proxies a change touches → the snapshot cache.
 
 The server serves only what is in the cache; this keeps the cache right (DESIGN.md data flow 1):
-- an App Mesh change rebuilds every connected proxy of that mesh (the content hashes then make a
-  proxy the change does not reach receive nothing); an ECS task change (an endpoint came, went,
-  or changed health) rebuilds the connected proxies of that account;
+- a change rebuilds only the connected proxies it reaches: the App Mesh changes name their mesh
+  and an ECS task change (an endpoint came, went, or changed health) its account, which gives the
+  candidate meshes; the mesh's view before and after the change then give the inputs that changed
+  and, through each view's reverse index (`translate.affected`), the proxies that read them — a
+  route change reaches the callers of its router's services and the gateways routing to them, an
+  endpoint change the callers of that node. A proxy whose snapshot was built from another view
+  than the one replaced (or a mesh with no view kept) is rebuilt anyway; the content hashes then
+  make a proxy whose resources did not change receive nothing;
+- the translation pieces every caller shares (a target's cluster and load assignment, egress
+  routes and listener) are built once per view (`translate.Shared`, kept with the view);
 - a proxy that connects is built before its first answer (`warm`, which the ADS server awaits);
   a node the store does not know gets the valid empty snapshot;
 - changes are debounced (`debounce` seconds after the first) so a burst of API calls is one
@@ -22,19 +29,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from meshway.model.appmesh.kinds import KINDS, KindName, parse_arn
 from meshway.model.ecs.tasks import ENI_ATTACHMENT
 from meshway.service.ecs.base import RUNNING_PHASE, TASK, TASK_DEFINITION, tasks_in
 from meshway.store.base import Change, Record, Store, Transaction
-from meshway.xds.cache import InconsistentSnapshotError, SnapshotCache
-from meshway.xds.translate import build_snapshot
+from meshway.xds.cache import SnapshotCache
+from meshway.xds.translate import Shared, build_snapshot
+from meshway.xds.translate.affected import affected_proxies, changed_refs, reverse_index
 from meshway.xds.view import Endpoint, MeshView, ProxyId
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE = 0.01  # seconds; istiod waits 100 ms, a local control plane can be quicker
+PUBLISH_CHUNK = 32  # proxies built before their snapshots are published together
 NODE_VARIABLES = ("APPMESH_RESOURCE_ARN", "APPMESH_RESOURCE_NAME", "APPMESH_VIRTUAL_NODE_NAME")
 _MESH_CHILDREN = (
     KindName.VIRTUAL_NODE,
@@ -180,52 +190,107 @@ def build_views(store: Store, meshes: Iterable[MeshRef]) -> dict[MeshRef, MeshVi
 
 
 class ViewCache:
-    """Mesh views, read once and kept until a change touches them: a proxy connecting costs a
-    translation, not a read of its whole mesh. Thread-safe; a view read while an invalidation
-    happened is used once but not kept."""
+    """Mesh views, read once and kept until a change touches them, each with its shared
+    translation pieces (`Shared`): a proxy connecting costs a translation, not a read of its
+    whole mesh. Thread-safe; a view read while an invalidation happened is used once but not
+    kept."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = threading.Lock()
-        self._views: dict[MeshRef, MeshView] = {}
+        self._views: dict[MeshRef, Shared] = {}
         self._generation = 0
 
-    def get(self, meshes: Iterable[MeshRef]) -> dict[MeshRef, MeshView]:
+    def get(self, meshes: Iterable[MeshRef]) -> dict[MeshRef, Shared]:
         with self._lock:
             found = {m: self._views[m] for m in meshes if m in self._views}
             generation = self._generation
         missing = set(meshes) - found.keys()
         if missing:
-            fresh = build_views(self._store, missing)
+            fresh = {ref: Shared(view) for ref, view in build_views(self._store, missing).items()}
             with self._lock:
                 if generation == self._generation:
                     self._views.update(fresh)
             found.update(fresh)
         return found
 
-    def invalidate(self, changes: Iterable[Change]) -> None:
+    def invalidate(self, changes: Iterable[Change]) -> dict[MeshRef, Shared]:
+        """Drop the views the changes touch; returns what was dropped (the views before)."""
         meshes, accounts = _touched(changes)
+        dropped = {}
         with self._lock:
             self._generation += 1
             for ref in list(self._views):
                 if ref.arn in meshes or ref.account in accounts:
-                    del self._views[ref]
+                    dropped[ref] = self._views.pop(ref)
+        return dropped
+
+
+def _index(shared: Shared) -> Mapping[tuple[str, ...], frozenset[tuple[KindName, str]]]:
+    return shared.get(("reverse-index",), partial(reverse_index, shared.view))
+
+
+def narrow(
+    views: ViewCache,
+    keys: Iterable[str],
+    before: Mapping[MeshRef, Shared],
+    built: dict[str, MeshView],
+) -> list[str]:
+    """Of the candidate `keys` (connected proxies of the touched meshes), those the change
+    reaches: read by an input that differs between the view before and now, or built from
+    another view than the one before (or no view before: all of them). A key the change does
+    not reach is noted in `built` as built from the view now: its snapshot is what that view
+    gives."""
+    targets = [(key, found) for key in keys if (found := mesh_of_key(key)) is not None]
+    now = views.get({ref for _, (ref, _) in targets})
+    reached: dict[MeshRef, set[tuple[KindName, str]]] = {}
+    for ref, current in now.items():
+        previous = before.get(ref)
+        if previous is not None:
+            changed = changed_refs(previous.view, current.view)
+            reached[ref] = affected_proxies(changed, _index(previous), _index(current))
+    reaching = []
+    for key, (ref, proxy) in targets:
+        previous = before.get(ref)
+        if (
+            previous is None
+            or built.get(key) is not previous.view
+            or (proxy.kind, proxy.name) in reached[ref]
+        ):
+            reaching.append(key)
+        else:
+            built[key] = now[ref].view
+    return sorted(reaching)
 
 
 def rebuild(
-    views: ViewCache, cache: SnapshotCache, keys: Iterable[str], level: int = logging.DEBUG
+    views: ViewCache,
+    cache: SnapshotCache,
+    keys: Iterable[str],
+    level: int = logging.DEBUG,
+    built: dict[str, MeshView] | None = None,
 ) -> int:
-    """Build and publish the snapshots of `keys`; returns how many changed."""
+    """Build and publish the snapshots of `keys`; returns how many changed. They are published
+    in chunks, each built whole before any of it is published: the streams pushing one chunk
+    then do not slow the building of the next one much (they share the GIL), and the first
+    proxies do not wait for the last ones. `built` notes the view each key's snapshot came
+    from."""
     started = time.perf_counter()
     targets = [(key, found) for key in keys if (found := mesh_of_key(key)) is not None]
     found_views = views.get({ref for _, (ref, _) in targets})
     read = time.perf_counter()
     changed = 0
-    for key, (ref, proxy) in targets:
-        try:
-            changed += cache.set_snapshot(key, build_snapshot(found_views[ref], proxy))
-        except InconsistentSnapshotError:
-            log.exception("not publishing an inconsistent snapshot for %s", key)
+    for first in range(0, len(targets), PUBLISH_CHUNK):
+        snapshots = []
+        for key, (ref, proxy) in targets[first : first + PUBLISH_CHUNK]:
+            shared = found_views[ref]
+            snapshots.append((key, build_snapshot(shared.view, proxy, shared)))
+            if built is not None:
+                built[key] = shared.view
+        published, rejected = cache.set_snapshots(snapshots)
+        changed += published
+        for key, problems in rejected:
+            log.error("not publishing an inconsistent snapshot for %s: %s", key, problems)
     done = time.perf_counter()
     log.log(
         level,
@@ -244,6 +309,7 @@ class XdsSync:
         self._debounce = debounce
         self._revision = 0
         self._views = ViewCache(store)
+        self._built: dict[str, MeshView] = {}  # key → the view its snapshot was built from
         self._warm_keys: set[str] = set()
         self._warm_batch: asyncio.Future[None] | None = None
         self._warm_task: asyncio.Task[None] | None = None
@@ -293,7 +359,7 @@ class XdsSync:
         await asyncio.sleep(0)  # streams that connected in this same loop pass join the batch
         keys, self._warm_keys, self._warm_batch = sorted(self._warm_keys), set(), None
         try:
-            await asyncio.to_thread(rebuild, self._views, self._cache, keys)
+            await asyncio.to_thread(rebuild, self._views, self._cache, keys, built=self._built)
             batch.set_result(None)
         except Exception as error:
             batch.set_exception(error)
@@ -307,7 +373,18 @@ class XdsSync:
 
     async def _step(self) -> None:
         changes = await asyncio.to_thread(self._changes)
-        self._views.invalidate(changes)
-        keys = affected(changes, self._cache.watched_keys())
+        before = self._views.invalidate(changes)
+        watched = self._cache.watched_keys()
+        for gone in self._built.keys() - set(watched):
+            del self._built[gone]
+        candidates = affected(changes, watched)
+        if not candidates:
+            return
+        started = time.perf_counter()
+        keys = await asyncio.to_thread(narrow, self._views, candidates, before, self._built)
+        log.info("xDS change: %d connected proxies in the meshes touched, %d reached (%.1f ms)",
+                 len(candidates), len(keys), (time.perf_counter() - started) * 1000)  # fmt: skip
         if keys:
-            await asyncio.to_thread(rebuild, self._views, self._cache, sorted(keys), logging.INFO)
+            await asyncio.to_thread(
+                rebuild, self._views, self._cache, keys, logging.INFO, self._built
+            )

@@ -99,3 +99,26 @@ def test_watched_keys_are_the_keys_some_proxy_watches() -> None:
     assert cache.watched_keys() == [KEY, "other"]
     cancel()
     assert cache.watched_keys() == ["other"]
+
+
+def test_publishing_a_batch_wakes_each_changed_key_once_and_refuses_the_inconsistent_ones() -> None:
+    cache = SnapshotCache()
+    other = KEY.replace("virtualNode/a", "virtualNode/b")
+    broken = KEY.replace("virtualNode/a", "virtualNode/c")
+    cache.set_snapshot(other, res.snapshot(10000, {"cds_a": [9001]}))
+    cache.set_snapshot(broken, res.snapshot(10000, {"cds_a": [9001]}))
+    kept = cache.get(broken)
+    woken: list[str] = []
+    for key in (KEY, other, broken):
+        cache.watch(key, lambda key=key: woken.append(key))  # type: ignore[misc]
+    bad = Snapshot.of([res.listener(10000), res.route({"cds_missing": 100})])
+    changed, rejected = cache.set_snapshots(
+        [
+            (KEY, res.snapshot(10000, {"cds_a": [9001]})),
+            (other, res.snapshot(10000, {"cds_a": [9001]})),  # the same as published
+            (broken, bad),
+        ]
+    )
+    assert changed == 1 and woken == [KEY]
+    assert [key for key, _ in rejected] == [broken] and "cds_missing" in rejected[0][1]
+    assert cache.get(broken) is kept and list(cache.get(KEY).of(CLUSTER)) == ["cds_a"]

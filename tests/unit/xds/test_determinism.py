@@ -7,9 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from meshway.xds.snapshot import CLUSTER, ENDPOINT, LISTENER, PUSH_ORDER, ROUTE
-from meshway.xds.translate import build_snapshot
-from meshway.xds.view import Endpoint, MeshView
+import pytest
+from envoy.config.cluster.v3 import cluster_pb2
+from google.protobuf import any_pb2, json_format, symbol_database
+from google.protobuf.message import Message
+
+from meshway.model.appmesh.kinds import KindName
+from meshway.xds.snapshot import CLUSTER, ENDPOINT, LISTENER, PUSH_ORDER, ROUTE, Snapshot
+from meshway.xds.translate import Shared, build_snapshot
+from meshway.xds.translate.messages import MessageBuildError, message
+from meshway.xds.view import Endpoint, MeshView, ProxyId
 from tests.unit.xds.scenarios import FRONT, SCENARIOS, seed
 
 
@@ -102,3 +109,81 @@ def test_hashes_do_not_depend_on_the_process_s_hash_seed() -> None:
         for seed_value in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+def every_proxy(view: MeshView) -> list[ProxyId]:
+    nodes = [
+        ProxyId(mesh=view.mesh, kind=KindName.VIRTUAL_NODE, name=n) for n in view.virtual_nodes
+    ]
+    gateways = [
+        ProxyId(mesh=view.mesh, kind=KindName.VIRTUAL_GATEWAY, name=n)
+        for n in view.virtual_gateways
+    ]
+    return nodes + gateways
+
+
+def packed_bytes(snapshot: Snapshot) -> list[tuple[str, str, bytes]]:
+    return [
+        (url, name, packed.SerializeToString(deterministic=True))
+        for url in PUSH_ORDER
+        for name, packed in snapshot.packed(url).items()
+    ]
+
+
+def test_pieces_shared_between_the_proxies_of_a_view_give_the_bytes_a_fresh_build_gives() -> None:
+    for make, _ in SCENARIOS.values():
+        view = make().view()
+        shared = Shared(view)
+        for proxy in every_proxy(view):
+            assert packed_bytes(build_snapshot(view, proxy, shared)) == packed_bytes(
+                build_snapshot(make().view(), proxy)
+            ), proxy
+
+
+def reference(message: Message) -> Message:
+    """What json_format.ParseDict of the message's own JSON gives, every nested Any re-packed
+    deterministically: how the translation built messages before it built them directly."""
+    out = type(message)()
+    json_format.ParseDict(json_format.MessageToDict(message, preserving_proto_field_name=True), out)
+    _repack(out)
+    return out
+
+
+def _repack(message: Message) -> None:
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            holds = field.message_type.fields_by_name["value"].message_type is not None
+            items = [value[key] for key in value] if holds else []
+        else:
+            items = value if field.is_repeated else [value]
+        for item in items:
+            if isinstance(item, any_pb2.Any):
+                inner = symbol_database.Default().GetSymbol(item.TypeName())()
+                item.Unpack(inner)
+                _repack(inner)
+                item.Pack(inner, deterministic=True)
+            else:
+                _repack(item)
+
+
+def test_built_messages_serialize_as_parsing_their_json_does() -> None:
+    checked = 0
+    for make, _ in SCENARIOS.values():
+        view = make().view()
+        for proxy in every_proxy(view):
+            snapshot = build_snapshot(view, proxy)
+            for named in snapshot.resources.values():
+                for built in named.values():
+                    expected = reference(built).SerializeToString(deterministic=True)
+                    assert built.SerializeToString(deterministic=True) == expected
+                    checked += 1
+    assert checked > 300
+
+
+def test_a_field_the_message_does_not_have_is_an_error() -> None:
+    with pytest.raises(MessageBuildError, match="conect_timeout"):
+        message(cluster_pb2.Cluster, {"name": "c", "conect_timeout": "1s"})
+    with pytest.raises(MessageBuildError, match="STRICTEST"):
+        message(cluster_pb2.Cluster, {"name": "c", "type": "STRICTEST"})

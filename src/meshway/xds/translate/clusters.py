@@ -43,10 +43,14 @@ _LOOKUP_FAMILY = {
 def build_clusters(
     view: MeshView, node: str, node_spec: Spec, plan: EgressPlan
 ) -> list[cluster_pb2.Cluster]:
-    clusters = [_local_app(view.mesh, node, listener) for listener in _listeners(node_spec)]
+    clusters = local_app_clusters(view.mesh, node, node_spec)
     clusters.extend(egress_cluster(view, node_spec, target) for target in plan.targets.values())
     clusters.extend(passthrough_clusters(view))
     return clusters
+
+
+def local_app_clusters(mesh: str, node: str, node_spec: Spec) -> list[cluster_pb2.Cluster]:
+    return [_local_app(mesh, node, listener) for listener in _listeners(node_spec)]
 
 
 def passthrough_clusters(view: MeshView) -> Iterator[cluster_pb2.Cluster]:

@@ -43,12 +43,18 @@ EVERYWHERE = [{"address_prefix": "0.0.0.0", "prefix_len": 0}]
 def build_listeners(
     view: MeshView, node: str, node_spec: Spec, plan: EgressPlan
 ) -> list[listener_pb2.Listener]:
-    listeners = []
-    logs = file_access_logs(node_spec.get("logging"))
-    if node_spec.get("listeners"):  # no listeners, no ingress listener (row 1.1)
-        listeners.append(_ingress(view.mesh, node, node_spec, logs))
-    listeners.append(_egress(view, plan, logs))
-    return listeners
+    return [*ingress_listeners(view.mesh, node, node_spec), egress_listener(view, node_spec, plan)]
+
+
+def ingress_listeners(mesh: str, node: str, node_spec: Spec) -> list[listener_pb2.Listener]:
+    if not node_spec.get("listeners"):  # no listeners, no ingress listener (row 1.1)
+        return []
+    return [_ingress(mesh, node, node_spec, file_access_logs(node_spec.get("logging")))]
+
+
+def egress_listener(view: MeshView, node_spec: Spec, plan: EgressPlan) -> listener_pb2.Listener:
+    """Depends on the node only through its plan and its access log."""
+    return _egress(view, plan, file_access_logs(node_spec.get("logging")))
 
 
 def listener_body(

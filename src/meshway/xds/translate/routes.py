@@ -75,15 +75,13 @@ _TOKEN_ORDER = (
 def build_routes(
     mesh: str, node: str, node_spec: Spec, plan: EgressPlan
 ) -> list[route_pb2.RouteConfiguration]:
-    configs = list(_ingress_configs(mesh, node, node_spec))
-    configs.extend(_egress_configs(plan))
-    return configs
+    return [*ingress_configs(mesh, node, node_spec), *egress_configs(plan)]
 
 
 # --- ingress -----------------------------------------------------------------------------------
 
 
-def _ingress_configs(
+def ingress_configs(
     mesh: str, node: str, node_spec: Spec
 ) -> Iterator[route_pb2.RouteConfiguration]:
     for listener in node_spec.get("listeners") or ():
@@ -133,7 +131,7 @@ def egress_route_name(port: int, exposures: list[Exposure]) -> str:
     return names.egress_routes(protocols.pop() if len(protocols) == 1 else "http", port)
 
 
-def _egress_configs(plan: EgressPlan) -> Iterator[route_pb2.RouteConfiguration]:
+def egress_configs(plan: EgressPlan) -> Iterator[route_pb2.RouteConfiguration]:
     for port, exposures in sorted(egress_ports(plan).items()):
         hosts = [virtual_host(exposure, port) for exposure in exposures]
         yield message(
