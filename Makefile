@@ -1,5 +1,6 @@
 # Set-up, run and test Meshway. Every target is idempotent: a second run does nothing it need not.
 #   make run    set everything up on a fresh machine and run `meshway server` on 127.0.0.1:7700
+#               with the getting-started demo mesh and its traffic (as root; DEMO= to leave it out)
 #   make test   set everything up and run lint, types, import contracts and the whole test suite
 
 SHELL := /bin/bash
@@ -13,6 +14,9 @@ HOST ?= 127.0.0.1
 PORT ?= 7700
 DATA_DIR ?= .meshway
 PYTEST_ARGS ?=
+# `make run` brings up the getting-started mesh (cli/demo.py); not as root the server explains
+# that it cannot run tasks and serves the API only.
+DEMO ?= --demo
 LINT_PATHS := src tests bench
 
 # Debian packages the task runtime and the tests use (netns, iptables rules, health checks,
@@ -27,6 +31,7 @@ BENCH_STAMP := $(VENV)/.meshway-bench-installed
 
 help:
 	@echo "make run    set up and run meshway server on http://$(HOST):$(PORT) (data in $(DATA_DIR)/)"
+	@echo "            with the demo mesh and its traffic as root (DEMO= leaves it out)"
 	@echo "make test   set up and run ruff, mypy, lint-imports and pytest"
 	@echo "make fmt    format and auto-fix lint"
 	@echo "make bench  API throughput benchmark: Meshway vs moto (writes bench/results/)"
@@ -56,7 +61,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null
 
 run: deps venv
-	exec $(BIN)/meshway server --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+	exec $(BIN)/meshway server --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) $(DEMO)
 
 test: deps venv lint types contracts pytest
 

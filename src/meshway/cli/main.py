@@ -69,6 +69,11 @@ def cli() -> None:
     help="Port of the xDS (ADS) server on loopback and the task bridge (0: any free port).",
 )
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Once serving, bring up the getting-started mesh with traffic (needs root).",
+)
 def server(
     data_dir: Path,
     host: str,
@@ -81,6 +86,7 @@ def server(
     dns_port: int,
     xds_port: int,
     log_level: str,
+    demo: bool,
 ) -> None:
     """Run everything in the foreground: AWS endpoint, store, task runtime."""
     from meshway.cli.server import ServerOptions, run
@@ -98,6 +104,7 @@ def server(
             dns_port=dns_port,
             xds_port=xds_port,
             log_level=log_level,
+            demo=demo,
         )
     )
 
@@ -170,7 +177,9 @@ def main() -> None:
     cli()
 
 
-from meshway.cli.proxies import proxies, proxy_config  # noqa: E402 (commands of their own module)
+from meshway.cli.demo import demo_group  # noqa: E402 (commands of their own module)
+from meshway.cli.proxies import proxies, proxy_config  # noqa: E402
 
 cli.add_command(proxies)
 cli.add_command(proxy_config)
+cli.add_command(demo_group)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from meshway.api.app import AwsEndpoint, build_app
 from meshway.api.awsproto.model import service_model
 from meshway.api.awsproto.protocols import Json11Protocol, RestJsonProtocol
 from meshway.api.dispatch import Binding
+from meshway.cli import demo
 from meshway.cli.controlplane import DEFAULT_XDS_PORT, ControlPlane
 from meshway.core.clock import SystemClock
 from meshway.core.errors import BadRequestException, InvalidParameterException
@@ -54,6 +56,7 @@ class ServerOptions:
     dns_port: int = 0  # the resolver's loopback port for the host; 0: any free port
     xds_port: int = DEFAULT_XDS_PORT  # ADS on loopback and the bridge address; 0: any free port
     log_level: str = "info"
+    demo: bool = False  # apply the getting-started mesh once serving (cli/demo.py; root)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,8 @@ def runtime_engine(
     networking = Networking(SubprocessRunner(), cidr=options.task_cidr, state_dir=state_dir)
     host = LinuxHost(networking, state_dir)
     catalog = load_catalog(options.images) if options.images else Catalog()
+    if options.demo:
+        catalog.entries.update(demo.images(demo.install_programs(options.data_dir)))
 
     async def prepare_host() -> None:
         await networking.cleanup_leftovers()
@@ -126,6 +131,7 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
     resolver = name_resolver(options, store, bridge=engine is not None)
     # The service scheduler is control plane: it runs with or without the task runtime.
     scheduler = ServiceScheduler(store=store, ecs=found.ecs)
+    demo_stop = threading.Event()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -135,9 +141,14 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
             await control.listen_bridge()
         await resolver.start()  # after the engine: the bridge address exists by then
         await scheduler.start()
+        if options.demo and engine is None:
+            log.warning(demo.NOT_ROOT if options.runtime else demo.NO_RUNTIME)
+        elif options.demo:
+            demo.run_in_background(_local_url(options), demo_stop)
         try:
             yield
         finally:
+            demo_stop.set()
             await scheduler.stop()
             if engine is not None:
                 await engine.stop()
@@ -146,6 +157,13 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
 
     app = build_app(bindings(found), keys=keys, extra_routes=control.routes(), lifespan=lifespan)
     return app, store
+
+
+def _local_url(options: ServerOptions) -> str:
+    """This server's endpoint as a client on this host reaches it."""
+    host = "127.0.0.1" if options.host in ("0.0.0.0", "::", "") else options.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{options.port}"
 
 
 def run(options: ServerOptions) -> None:

@@ -14,6 +14,7 @@ webhooks/appmesh/*_validator.go (AWS's own admission checks, which mirror the AP
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
@@ -184,8 +185,10 @@ def check_client_policy(policy: Any, path: str) -> None:
 
 def check_header_matches(headers: Any, path: str) -> None:
     """Header and gRPC metadata matchers: a range must be non-empty (CTL: "Invalid Match Range
-    specified, end has to be greater than start"; Envoy's range end is exclusive)."""
+    specified, end has to be greater than start"; Envoy's range end is exclusive); a regex must be
+    one Envoy accepts."""
     for index, header in enumerate(items(headers), start=1):
+        check_regex(obj(header.get("match")).get("regex"), join(path, index, "member.match.regex"))
         match_range = obj(obj(header.get("match")).get("range"))
         start, end = match_range.get("start"), match_range.get("end")
         if start is not None and end is not None and end <= start:
@@ -209,6 +212,7 @@ def check_path_match(match: Spec, path: str) -> None:
     # aws-cdk aws-appmesh http-route-path-match.ts: "Exact Path for the match must start with
     # '/'" (the same rule the API documents for a prefix).
     check_path(path_match.get("exact"), join(path, "path.exact"), "exact path")
+    check_regex(path_match.get("regex"), join(path, "path.regex"))
 
 
 def check_prefix(prefix: Any, path: str) -> None:
@@ -224,3 +228,90 @@ def check_path(value: Any, path: str, what: str) -> None:
 
 def listener_ports(listeners: Iterable[Spec]) -> dict[int, str | None]:
     return {port: protocol for port, protocol in map(port_mapping, listeners) if port is not None}
+
+
+# --- regular expressions ------------------------------------------------------------------------
+#
+# Envoy compiles every `safe_regex` with RE2 and NACKs the whole route configuration when one does
+# not compile, so the caller keeps its old routes and the new one never applies (App Mesh accepted
+# such routes and the Envoys silently kept stale config). RE2 has no lookaround, backreferences,
+# atomic groups, possessive quantifiers or conditionals (github.com/google/re2/wiki/Syntax, "NOT
+# SUPPORTED"); the rest of the grammar is checked by Python's parser, which agrees with RE2 on it
+# once RE2's own escapes (\pN, \p{Greek}, \z, \C, \Q...\E) and mid-pattern flags are masked.
+
+_GROUP_NOT_IN_RE2 = (
+    ("(?=", "lookahead"),
+    ("(?!", "negative lookahead"),
+    ("(?<=", "lookbehind"),
+    ("(?<!", "negative lookbehind"),
+    ("(?P=", "named backreference"),
+    ("(?>", "atomic group"),
+    ("(?(", "conditional"),
+)
+_RE2_ESCAPES = re.compile(r"\\(?:[pP](?:\{[^}]*\}|[A-Za-z])|[zC])|\\Q.*?(?:\\E|$)")
+_RE2_FLAGS = re.compile(r"\(\?[imsU]*(?:-[imsU]*)?\)")
+_RE2_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why RE2 (Envoy's regex engine) would reject `pattern`, or None when it compiles."""
+    return _construct_problem(pattern) or _grammar_problem(pattern)
+
+
+def _escape_problem(escaped: str) -> str | None:
+    if escaped and escaped in "123456789":
+        return f"backreference \\{escaped} is not supported"
+    if escaped == "Z":
+        return "\\Z is not supported (use \\z)"
+    return None
+
+
+def _construct_problem(pattern: str) -> str | None:
+    """The constructs RE2 does not support, found outside character classes."""
+    index, in_class = 0, False
+    while index < len(pattern):
+        char, rest = pattern[index], pattern[index:]
+        if char == "\\":
+            problem = _escape_problem(pattern[index + 1 : index + 2])
+            if problem is not None:
+                return problem
+            if rest[1:3] in ("p{", "P{"):
+                index = pattern.find("}", index) % (len(pattern) + 1)  # past \p{Name}
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 2 if rest[1:2] in ("]", "^") else 1
+            continue
+        elif char == "(":
+            for opener, what in _GROUP_NOT_IN_RE2:
+                if rest.startswith(opener):
+                    return f"{what} '{opener}' is not supported"
+        elif char in "*+?}" and rest[1:2] == "+" and not pattern[:index].endswith("("):
+            return f"possessive quantifier '{char}+' is not supported"
+        index += 1
+    return None
+
+
+def _grammar_problem(pattern: str) -> str | None:
+    masked = _RE2_NAMED_GROUP.sub("(?P<", _RE2_FLAGS.sub("", _RE2_ESCAPES.sub(".", pattern)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FutureWarning on `[[`, valid in RE2
+            re.compile(masked)
+    except re.error as error:
+        return str(error)
+    return None
+
+
+def check_regex(value: Any, path: str) -> None:
+    if not isinstance(value, str):
+        return
+    problem = regex_problem(value)
+    if problem is not None:
+        fail(
+            f"The regex '{value}' at '{path}' is not valid RE2 syntax, which Envoy requires: "
+            f"{problem}"
+        )
