@@ -6,10 +6,12 @@ task (reverse dependency order, stopTimeout honoured) before the process exits.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,14 +151,25 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
             yield
         finally:
             demo_stop.set()
-            await scheduler.stop()
-            if engine is not None:
-                await engine.stop()
-            await resolver.stop()  # after the tasks: stopping apps may still look names up
-            await control.stop()  # after the tasks: Envoys drain with their config
+            await _bounded("service scheduler", scheduler.stop(), 10)
+            if engine is not None:  # tasks honour their stopTimeout (ECS's default is 30 s)
+                await _bounded("task runtime", engine.stop(), 150)
+            await _bounded("resolver", resolver.stop(), 10)  # stopping apps may look names up
+            await _bounded("control plane", control.stop(), 10)  # Envoys drain with their config
 
     app = build_app(bindings(found), keys=keys, extra_routes=control.routes(), lifespan=lifespan)
     return app, store
+
+
+async def _bounded(what: str, stopping: Awaitable[None], seconds: float) -> None:
+    """Stop one engine, but never let one that hangs keep the server from exiting."""
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(stopping, seconds)
+    except TimeoutError:
+        log.error("stopping the %s took more than %g s; going on without it", what, seconds)
+    else:
+        log.info("stopped the %s in %.2f s", what, time.monotonic() - started)
 
 
 def _local_url(options: ServerOptions) -> str:

@@ -100,6 +100,7 @@ class _TypeState:
     names: frozenset[str] | None = None  # None: wildcard
     sent: dict[str, Resource] = field(default_factory=dict)
     client_version: str = ""  # version_info of a reconnecting client's first request
+    again: bool = False  # the client asked again with nothing in flight: answer even if unchanged
     # Delta
     wildcard: bool = False
     subscribed: set[str] = field(default_factory=set)
@@ -294,6 +295,12 @@ class SotwStream(_Stream):
                 self._acked(request.type_url, state)
         elif not state.requested:
             state.client_version = request.version_info
+        elif nonce and nonce == state.nonce:
+            # NOTE: a request that answers nothing in flight is a new request, and SotW needs an
+            # answer even when nothing changed: a cluster that CDS re-created re-subscribes to
+            # its endpoints with the same names and waits, warming, for that answer
+            # (https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#resource-warming).
+            state.again = True
         state.requested = True
         names = frozenset(request.resource_names)
         wildcard = "*" in names or (not names and request.type_url in WILDCARD_TYPES)
@@ -352,7 +359,7 @@ class SotwStream(_Stream):
                 in_flight.add(type_url)
                 continue
             target, version = self._target(type_url, entry, keep_stale)
-            if version == state.sent_version:
+            if version == state.sent_version and not state.again:
                 continue
             if state.sent_version is None and version == state.client_version:
                 state.sent, state.sent_version = target, version  # a reconnect already in sync
@@ -366,6 +373,7 @@ class SotwStream(_Stream):
         self, type_url: str, state: _TypeState, target: dict[str, Resource], version: str
     ) -> discovery_pb2.DiscoveryResponse:
         state.sent = target
+        state.again = False
         nonce = self._record_send(type_url, state, version, len(target))
         return discovery_pb2.DiscoveryResponse(
             version_info=version,
