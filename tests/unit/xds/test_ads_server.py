@@ -112,6 +112,26 @@ async def test_a_change_that_alters_nothing_pushes_nothing(
     assert await client.nothing()
 
 
+async def test_a_repeated_endpoint_request_is_answered_even_when_nothing_changed(
+    xds: XdsServer, client: AdsClient
+) -> None:
+    """A cluster that CDS re-created subscribes to its endpoints again, with the same names and
+    nothing in flight, and stays warming until it is answered (xDS resource warming)."""
+    xds.cache.set_snapshot(NODE, one_backend())
+    last = await sync(client)
+    client.request(
+        ENDPOINT,
+        names(last[CLUSTER]),
+        version=last[ENDPOINT].version_info,
+        nonce=last[ENDPOINT].nonce,
+    )
+    again = await client.receive()
+    assert again.type_url == ENDPOINT
+    assert names(again) == names(last[ENDPOINT])
+    client.ack(again, names(last[CLUSTER]))
+    assert await client.nothing()
+
+
 async def test_a_route_change_pushes_only_the_route_configuration(
     xds: XdsServer, client: AdsClient
 ) -> None:
