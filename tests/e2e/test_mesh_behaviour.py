@@ -8,6 +8,7 @@ refused by the API instead."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import signal
 import subprocess
@@ -24,9 +25,9 @@ from botocore.exceptions import ClientError
 
 from meshway.runtime.names import gateway_of
 from tests.conftest import ServerProcess, free_port, make_client
-from tests.e2e.conftest import requires_root, seed_definition
+from tests.e2e.conftest import ENVOY_START_STALL, requires_root, seed_definition
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, ENVOY_START_STALL]
 
 AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-local"]}}
 HTTP_9080 = [{"portMapping": {"port": 9080, "protocol": "http"}}]
@@ -72,13 +73,18 @@ def mesh_server(
     server.stop(signal.SIGTERM, timeout=60)
 
 
+_ACCOUNTS = itertools.count(123456789012)
+
+
 class Mesh:
-    """One mesh of the module's server, with helpers to run its nodes' tasks and call them."""
+    """One mesh of the module's server, with helpers to run its nodes' tasks and call them.
+    Each mesh lives in an account of its own, so a test that runs again starts afresh."""
 
     def __init__(self, server: ServerProcess, name: str, **mesh: Any) -> None:
         self.name = name
-        self.appmesh = make_client(server.url, "appmesh", aws_access_key_id="123456789012")
-        self.ecs = make_client(server.url, "ecs", aws_access_key_id="123456789012")
+        account = str(next(_ACCOUNTS))
+        self.appmesh = make_client(server.url, "appmesh", aws_access_key_id=account)
+        self.ecs = make_client(server.url, "ecs", aws_access_key_id=account)
         self.appmesh.create_mesh(meshName=name, **mesh)
         self.tasks: list[str] = []
 
