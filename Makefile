@@ -20,8 +20,8 @@ DEMO ?= --demo
 LINT_PATHS := src tests bench
 
 # Debian packages the task runtime and the tests use (netns, iptables rules, health checks,
-# test certificates).
-DEB_PACKAGES := iptables iproute2 curl procps openssl
+# test certificates, the console's browser tests).
+DEB_PACKAGES := iptables iproute2 curl procps openssl chromium
 
 # Stamps: the venv is (re)installed only when pyproject.toml is newer than the last install.
 TEST_STAMP := $(VENV)/.meshway-test-installed

@@ -97,13 +97,19 @@ class ServerProcess:
 
 
 def make_client(url: str, service: str, **kwargs: Any) -> Any:
+    config = kwargs.pop("config_kwargs", {})
+    if service == "servicediscovery":
+        # DiscoverInstances has the model's host prefix `data-`: botocore would send it to
+        # data-127.0.0.1, which no resolver knows. Clients of a local endpoint turn it off (this,
+        # or AWS_DISABLE_HOST_PREFIX_INJECTION=true for the aws CLI; README).
+        config.setdefault("inject_host_prefix", False)
     return boto3.client(
         service,
         endpoint_url=url,
         region_name=kwargs.pop("region_name", REGION),
         aws_access_key_id=kwargs.pop("aws_access_key_id", "AKIDMESHWAYTEST"),
         aws_secret_access_key=kwargs.pop("aws_secret_access_key", "secret"),
-        config=Config(retries={"max_attempts": 1}, **kwargs.pop("config_kwargs", {})),
+        config=Config(retries={"max_attempts": 1}, **config),
         **kwargs,
     )
 

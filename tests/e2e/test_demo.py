@@ -17,9 +17,9 @@ import pytest
 
 from meshway.cli import demo
 from tests.conftest import ServerProcess, free_port, make_client
-from tests.e2e.conftest import ENVOY_START_STALL, requires_root
+from tests.e2e.conftest import requires_root
 
-pytestmark = [pytest.mark.e2e, requires_root, ENVOY_START_STALL]
+pytestmark = [pytest.mark.e2e, requires_root]
 
 TASK_CIDR = "198.18.224.0/20"  # the module's own: other servers share the bridge
 

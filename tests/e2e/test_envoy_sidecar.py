@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess, make_client
-from tests.e2e.conftest import ENVOY_START_STALL, requires_root
+from tests.e2e.conftest import requires_root
 from tests.e2e.test_task_runtime import containers, describe, in_task, run_seed_task, task_ip
 
-pytestmark = [pytest.mark.e2e, requires_root, ENVOY_START_STALL]
+pytestmark = [pytest.mark.e2e, requires_root]
 
 NODE = "mesh/meshName/virtualNode/virtualNodeName"
 

@@ -25,9 +25,9 @@ from botocore.exceptions import ClientError
 
 from meshway.runtime.names import gateway_of
 from tests.conftest import ServerProcess, free_port, make_client
-from tests.e2e.conftest import ENVOY_START_STALL, requires_root, seed_definition
+from tests.e2e.conftest import requires_root, seed_definition
 
-pytestmark = [pytest.mark.e2e, ENVOY_START_STALL]
+pytestmark = [pytest.mark.e2e]
 
 AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-local"]}}
 HTTP_9080 = [{"portMapping": {"port": 9080, "protocol": "http"}}]

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess, make_client
-from tests.e2e.conftest import ENVOY_START_STALL, requires_root, seed_definition
+from tests.e2e.conftest import requires_root, seed_definition
 
-pytestmark = [pytest.mark.e2e, requires_root, ENVOY_START_STALL]
+pytestmark = [pytest.mark.e2e, requires_root]
 
 ACCOUNT = "123456789012"
 AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-local"]}}

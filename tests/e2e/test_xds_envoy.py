@@ -5,24 +5,32 @@ serving, no-op changes push nothing, and the control plane can die under load.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket as socketlib
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.extensions.network.dns_resolver.cares.v3 import cares_dns_resolver_pb2 as cares_pb2
+from google.protobuf.message import Message
 
 from meshway.sidecar.install import SidecarFiles
 from meshway.xds.cache import SnapshotCache
 from meshway.xds.nodes import node_key
 from meshway.xds.server import XdsServer
+from meshway.xds.snapshot import LISTENER, ROUTE, Snapshot
 from meshway.xds.status import StatusBoard
 from tests import xds_resources as res
 from tests.conftest import free_port
@@ -289,4 +297,101 @@ async def test_replacing_a_cluster_under_load_fails_no_request(
         assert await asyncio.to_thread(load.once) == "B"
         await until(lambda: xds.board.to_json()[0]["inSync"])
     finally:
+        await asyncio.to_thread(sidecar.stop)
+
+
+# -- issue 5: a cluster changing init phase during Envoy's first exchange ----------------------
+
+
+class SlowDns:
+    """A DNS server on loopback that answers every A query with 127.0.0.1 after `delay`
+    seconds (AAAA and the rest: no data): a DNS cluster stays initialising that long, as one
+    resolving through a task's resolver does for a few milliseconds."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.socket = socketlib.socket(socketlib.AF_INET, socketlib.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                query, peer = self.socket.recvfrom(512)
+            except OSError:
+                return
+            timer = threading.Timer(self.delay, self._answer, (query, peer))
+            timer.daemon = True
+            timer.start()
+
+    def _answer(self, query: bytes, peer: Any) -> None:
+        end = 12
+        while query[end]:
+            end += query[end] + 1
+        end += 5  # the name's terminator, QTYPE, QCLASS
+        is_a = struct.unpack("!H", query[end - 4 : end - 2])[0] == 1
+        header = query[:2] + struct.pack("!HHHHH", 0x8180, 1, int(is_a), 0, 0)
+        answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 5, 4) + bytes([127, 0, 0, 1])
+        with contextlib.suppress(OSError):
+            self.socket.sendto(header + query[12:end] + (answer if is_a else b""), peer)
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def dns_cluster(name: str, port: int, resolver_port: int) -> Message:
+    """A LOGICAL_DNS cluster on `slow.test:port`, resolved by the loopback resolver."""
+    resolver = cares_pb2.CaresDnsResolverConfig()
+    address = resolver.resolvers.add().socket_address
+    address.address, address.port_value = "127.0.0.1", resolver_port
+    cluster = cluster_pb2.Cluster(name=name, type=cluster_pb2.Cluster.LOGICAL_DNS)
+    cluster.connect_timeout.FromMilliseconds(250)
+    cluster.typed_dns_resolver_config.name = "envoy.network.dns_resolver.cares"
+    cluster.typed_dns_resolver_config.typed_config.Pack(resolver)
+    endpoint = cluster.load_assignment.endpoints.add().lb_endpoints.add().endpoint
+    endpoint.address.socket_address.address = "slow.test"
+    endpoint.address.socket_address.port_value = port
+    cluster.load_assignment.cluster_name = name
+    return cluster
+
+
+@pytest.mark.parametrize("delta", ["0", "1"], ids=["sotw", "delta"])
+async def test_an_envoy_whose_dns_cluster_becomes_eds_during_its_first_exchange_goes_live(
+    delta: str, xds: XdsServer, files: SidecarFiles, backends: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 5: the target's first task starts while the Envoy is still resolving the target's
+    DNS cluster; the cluster turns EDS. Envoy 1.40 never finishes initialising when CDS changes
+    a warming cluster's init phase, so the server holds that change until Envoy asks for
+    listeners. Without the hold this Envoy never goes LIVE."""
+    listen, port = free_port(), backends["cds_a"].server_address[1]
+    resolver = SlowDns(delay=1.0)
+    dns = res.snapshot(listen, {"cds_a": [port]}).resources
+    before = Snapshot.of(
+        [dns_cluster("cds_a", port, resolver.port), *dns[LISTENER].values(), *dns[ROUTE].values()]
+    )
+    xds.cache.set_snapshot(KEY, before)
+    sidecar = start_sidecar(
+        files, f"127.0.0.1:{xds.port}", tmp_path / "envoy.log", {**ENV, "MESHWAY_XDS_DELTA": delta},
+        account=ACCOUNT,
+    )  # fmt: skip
+    try:
+
+        def dns_sent() -> bool:  # Envoy got the DNS cluster; resolving it takes a second
+            return any(p["types"].get("CDS", {}).get("sentVersion") for p in xds.board.to_json())
+
+        await until(dns_sent)
+        xds.cache.set_snapshot(KEY, res.snapshot(listen, {"cds_a": [port]}))
+        await asyncio.to_thread(sidecar.wait_live, 10.0)
+        assert "cm init: all clusters initialized" in sidecar.log.read_text()
+        assert await until(Load(listen).once) == "A"
+
+        def eds_now() -> bool:
+            [cluster] = dumped(sidecar, "ClustersConfigDump")
+            return cluster["cluster"]["type"] == "EDS"  # type: ignore[no-any-return]
+
+        assert await until(eds_now)
+    finally:
+        resolver.close()
         await asyncio.to_thread(sidecar.stop)

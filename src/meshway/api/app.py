@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -36,6 +37,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+# Told (service, operation, HTTP status, seconds) after each AWS call; the console's /metrics
+# keeps the figures (api must not import the console: it is a sibling at the edge).
+ApiObserver = Callable[[str, str, int, float], None]
 
 
 class AwsEndpoint:
@@ -46,9 +50,11 @@ class AwsEndpoint:
         bindings: Sequence[Binding],
         fallback: Starlette,
         keys: dict[str, sigv4.Key] | None = None,
+        observe: ApiObserver | None = None,
     ) -> None:
         self.fallback = fallback
         self.keys = keys
+        self.observe = observe
         self._json = {}
         self._rest: list[tuple[str, Binding]] = []
         for binding in bindings:
@@ -107,7 +113,11 @@ class AwsEndpoint:
             access_key=identity.access_key,
             request_id=request_id,
         )
-        return invoke(binding, op, ctx, params)
+        started = time.perf_counter()
+        encoded = invoke(binding, op, ctx, params)
+        if self.observe is not None:
+            self.observe(binding.name, op.name, encoded.status, time.perf_counter() - started)
+        return encoded
 
     def _identify(self, scope: Scope, headers: dict[str, str], body: bytes) -> sigv4.Identity:
         if self.keys is None:
@@ -184,6 +194,7 @@ def build_app(
     keys: dict[str, sigv4.Key] | None = None,
     extra_routes: Sequence[Route] = (),
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    observe: ApiObserver | None = None,
 ) -> AwsEndpoint:
     """The endpoint; `lifespan` starts and stops the engines (runtime, control plane) with the
     server, so `GET /health` answers only once they run and SIGTERM stops them cleanly."""
@@ -196,4 +207,4 @@ def build_app(
         exception_handlers={HTTPException: _json_http_error},
         lifespan=lifespan,
     )
-    return AwsEndpoint(bindings, fallback, keys)
+    return AwsEndpoint(bindings, fallback, keys, observe)

@@ -55,11 +55,17 @@ def encode_error(binding: Binding, error: AwsError) -> Encoded:
 
 def declared_only(shape: Shape, value: Any) -> Any:
     """`value` without the members its shape does not declare, at every depth: AWS ignores
-    unknown input members, and nothing undeclared may reach a handler or the store."""
+    unknown input members, and nothing undeclared may reach a handler or the store. A member
+    that is JSON null is absent, as validation already took it (`{"clusterName": null}` reached
+    ECS's handler as None and failed with a 500)."""
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
         members = shape.members
-        return {k: declared_only(members[k], v) for k, v in value.items() if k in members}
+        return {
+            k: declared_only(members[k], v)
+            for k, v in value.items()
+            if k in members and v is not None
+        }
     if kind == "list" and isinstance(value, list):
         return [declared_only(shape.member, item) for item in value]
     if kind == "map" and isinstance(value, dict):

@@ -161,9 +161,11 @@ def signature(request: SignedRequest, auth: Authorization, secret: str, amz_date
 
 def canonical_request(request: SignedRequest, signed_headers: list[str]) -> str:
     headers = "".join(f"{name}:{_trim(request.headers.get(name, ''))}\n" for name in signed_headers)
-    payload = (
-        request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.body).hexdigest()
-    )
+    # The body's own hash, never the x-amz-content-sha256 header: a header that disagrees with
+    # the body (a tampered body) or says UNSIGNED-PAYLOAD then fails as a wrong signature. None
+    # of the services served here lets an operation skip signing its body (no `unsignedPayload`
+    # or `v4-unsigned-body` in their botocore models), so AWS would not accept it either.
+    payload = hashlib.sha256(request.body).hexdigest()
     return "\n".join(
         [
             request.method,

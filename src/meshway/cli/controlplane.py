@@ -19,6 +19,7 @@ from pathlib import Path
 from starlette.routing import Route
 
 from meshway.api.proxies import proxy_routes
+from meshway.core.files import write_private
 from meshway.runtime.supervisor import LaunchError
 from meshway.sidecar.install import SidecarFiles, install
 from meshway.store.base import Store
@@ -35,12 +36,19 @@ ADDRESS_FILE = "xds-address"
 
 
 class ControlPlane:
-    def __init__(self, data_dir: Path, port: int, gateway: str, store: Store) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        gateway: str,
+        store: Store,
+        board: StatusBoard | None = None,  # the console's metrics pass one that counts pushes
+    ) -> None:
         self.data_dir = data_dir
         self.requested_port = port
         self.gateway = gateway
         self.cache = SnapshotCache()
-        self.board = StatusBoard()
+        self.board = board if board is not None else StatusBoard()
         self.sync = XdsSync(store, self.cache)
         self.server = XdsServer(self.cache, self.board, key_of=node_key, warm=self.sync.warm)
         self.sidecar: SidecarFiles | None = None
@@ -48,7 +56,7 @@ class ControlPlane:
     async def start(self, *, sidecar: bool) -> None:
         await self.sync.start()
         await self.server.start(["127.0.0.1"], self.requested_port)
-        (self.data_dir / ADDRESS_FILE).write_text(f"127.0.0.1:{self.server.port}\n")
+        write_private(self.data_dir / ADDRESS_FILE, f"127.0.0.1:{self.server.port}\n")
         if sidecar:
             self.sidecar = await asyncio.to_thread(install, self.data_dir)
             log.info("Envoy sidecar: %s", self.sidecar.envoy)

@@ -68,7 +68,26 @@ def cli() -> None:
     show_default=True,
     help="Port of the xDS (ADS) server on loopback and the task bridge (0: any free port).",
 )
+@click.option(
+    "--xray-retention-hours",
+    type=float,
+    default=720.0,
+    show_default=True,
+    help="Drop X-Ray segments received longer ago than this (AWS keeps traces 30 days).",
+)
+@click.option(
+    "--xray-max-mb",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Keep at most this many MiB of X-Ray segment documents (oldest traces go first).",
+)
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow a non-loopback --host without --require-auth (anyone who can reach it can call).",
+)
 @click.option(
     "--demo",
     is_flag=True,
@@ -85,11 +104,21 @@ def server(
     runtime: bool,
     dns_port: int,
     xds_port: int,
+    xray_retention_hours: float,
+    xray_max_mb: int,
     log_level: str,
+    insecure: bool,
     demo: bool,
 ) -> None:
     """Run everything in the foreground: AWS endpoint, store, task runtime."""
-    from meshway.cli.server import ServerOptions, run
+    from meshway.cli.server import ServerOptions, is_loopback, run
+    from meshway.store.traces import Retention
+
+    if not is_loopback(host) and require_auth is None and not insecure:
+        raise click.UsageError(
+            f"--host {host} is reachable from other machines; give --require-auth FILE so "
+            "that every request is verified, or --insecure to accept any well-formed signature."
+        )
 
     run(
         ServerOptions(
@@ -103,6 +132,9 @@ def server(
             runtime=runtime,
             dns_port=dns_port,
             xds_port=xds_port,
+            xray_retention=Retention(
+                max_age=xray_retention_hours * 3600, max_bytes=xray_max_mb * 1024 * 1024
+            ),
             log_level=log_level,
             demo=demo,
         )
@@ -141,12 +173,20 @@ def logs(data_dir: Path, task: str, container: str | None, follow: bool, lines: 
 @cli.command()
 @DATA_DIR
 @click.argument("name")
-@click.option("--type", "qtype", default="A", show_default=True, help="A, AAAA, ANY, ...")
+@click.option(
+    "--type",
+    "qtype",
+    type=click.Choice(["A", "AAAA", "SRV", "CNAME", "SOA", "ANY"], case_sensitive=False),
+    default="A",
+    show_default=True,
+)
 @click.option(
     "--server", "address", default=None, help="HOST:PORT (default: the running server's)."
 )
 def dns(data_dir: Path, name: str, qtype: str, address: str | None) -> None:
-    """Ask the task resolver of a running server, as a task would, and print the answers."""
+    """Ask the task resolver of a running server, as a task would, and print the answers
+    (virtual service names, task hostnames, Cloud Map DNS records): one line per record,
+    value, name and TTL separated by tabs; SRV targets' addresses follow their SRV records."""
     from meshway.runtime import dns as resolver
 
     try:
@@ -162,7 +202,7 @@ def dns(data_dir: Path, name: str, qtype: str, address: str | None) -> None:
     if rcode != "NOERROR":
         click.echo(f"{name}: {rcode}", err=True)
         sys.exit(2)  # as `getent hosts` for a name it cannot find
-    for record in reply.rr:
+    for record in [*reply.rr, *reply.ar]:
         click.echo(f"{record.rdata}\t{str(record.rname).rstrip('.')}\t{record.ttl}")
 
 
@@ -177,9 +217,17 @@ def main() -> None:
     cli()
 
 
+from meshway.cli.apply_command import apply_cmd  # noqa: E402
 from meshway.cli.demo import demo_group  # noqa: E402 (commands of their own module)
+from meshway.cli.exec_command import exec_cmd  # noqa: E402
 from meshway.cli.proxies import proxies, proxy_config  # noqa: E402
+from meshway.cli.status import status  # noqa: E402
+from meshway.cli.traces import traces  # noqa: E402
 
 cli.add_command(proxies)
 cli.add_command(proxy_config)
 cli.add_command(demo_group)
+cli.add_command(status)
+cli.add_command(exec_cmd)
+cli.add_command(traces)
+cli.add_command(apply_cmd)

@@ -7,13 +7,14 @@ task (reverse dependency order, stopTimeout honoured) before the process exits.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import uvicorn
@@ -26,21 +27,31 @@ from meshway.api.awsproto.protocols import Json11Protocol, RestJsonProtocol
 from meshway.api.dispatch import Binding
 from meshway.cli import demo
 from meshway.cli.controlplane import DEFAULT_XDS_PORT, ControlPlane
+from meshway.cli.tracing import BridgeGuard, XrayDaemonImage, endpoint_sockets
+from meshway.console import Console, Metrics
 from meshway.core.clock import SystemClock
-from meshway.core.errors import BadRequestException, InvalidParameterException
+from meshway.core.errors import (
+    BadRequestException,
+    InvalidInput,
+    InvalidParameterException,
+    InvalidRequestException,
+)
 from meshway.core.ids import RandomIds
 from meshway.runtime.commands import SubprocessRunner
 from meshway.runtime.dns import ADDRESS_FILE, Resolver
 from meshway.runtime.engine import RuntimeEngine
 from meshway.runtime.images import Catalog, load_catalog
-from meshway.runtime.launch import EnvoyProgram, Preparer
+from meshway.runtime.launch import EnvoyProgram, Preparer, XrayProgram
 from meshway.runtime.linux import LinuxHost
 from meshway.runtime.names import gateway_of
 from meshway.runtime.netns import Networking
 from meshway.runtime.scheduler import ServiceScheduler
 from meshway.service.appmesh import AppMeshService
 from meshway.service.ecs import EcsService
+from meshway.service.servicediscovery import CloudMapService
+from meshway.service.xray import XRayService
 from meshway.store.sql import SqlStore, open_store
+from meshway.store.traces import Retention
 
 log = logging.getLogger("meshway")
 
@@ -59,19 +70,34 @@ class ServerOptions:
     xds_port: int = DEFAULT_XDS_PORT  # ADS on loopback and the bridge address; 0: any free port
     log_level: str = "info"
     demo: bool = False  # apply the getting-started mesh once serving (cli/demo.py; root)
+    xray_retention: Retention = field(default_factory=Retention)  # trace store age/size bounds
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     appmesh: AppMeshService
     ecs: EcsService
+    xray: XRayService
+    servicediscovery: CloudMapService
 
 
-def services(store: SqlStore) -> Services:
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (developer mode needs no keys there)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def services(store: SqlStore, xray_retention: Retention | None = None) -> Services:
     clock, ids = SystemClock(), RandomIds()
     return Services(
         appmesh=AppMeshService(store, clock=clock, ids=ids),
         ecs=EcsService(store, clock=clock, ids=ids),
+        xray=XRayService(store, clock=clock, ids=ids, retention=xray_retention),
+        servicediscovery=CloudMapService(store, clock=clock, ids=ids),
     )
 
 
@@ -84,11 +110,24 @@ def bindings(found: Services) -> list[Binding]:
             BadRequestException,
         ),
         Binding("ecs", Json11Protocol(service_model("ecs")), found.ecs, InvalidParameterException),
+        Binding(
+            "xray", RestJsonProtocol(service_model("xray")), found.xray, InvalidRequestException
+        ),
+        Binding(
+            "servicediscovery",
+            Json11Protocol(service_model("servicediscovery")),
+            found.servicediscovery,
+            InvalidInput,
+        ),
     ]
 
 
 def runtime_engine(
-    options: ServerOptions, store: SqlStore, ecs: EcsService, envoy: EnvoyProgram | None = None
+    options: ServerOptions,
+    store: SqlStore,
+    ecs: EcsService,
+    envoy: EnvoyProgram | None = None,
+    xray: XrayProgram | None = None,
 ) -> RuntimeEngine:
     state_dir = options.data_dir / "runtime"
     networking = Networking(SubprocessRunner(), cidr=options.task_cidr, state_dir=state_dir)
@@ -101,9 +140,8 @@ def runtime_engine(
         await networking.cleanup_leftovers()
         await networking.ensure_bridge()
 
-    return RuntimeEngine(
-        store=store, ecs=ecs, host=host, prepare=Preparer(catalog, envoy), cleanup=prepare_host
-    )
+    prepare = Preparer(catalog, envoy, xray)
+    return RuntimeEngine(store=store, ecs=ecs, host=host, prepare=prepare, cleanup=prepare_host)
 
 
 def name_resolver(options: ServerOptions, store: SqlStore, *, bridge: bool) -> Resolver:
@@ -120,14 +158,26 @@ def name_resolver(options: ServerOptions, store: SqlStore, *, bridge: bool) -> R
     )
 
 
+def runtime_on(options: ServerOptions) -> bool:
+    return options.runtime and os.geteuid() == 0
+
+
 def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
     store = open_store(options.store_url, options.data_dir)
     keys = sigv4.load_keys(options.require_auth) if options.require_auth else None
-    found = services(store)
+    found = services(store, options.xray_retention)
     engine = None
-    control = ControlPlane(options.data_dir, options.xds_port, gateway_of(options.task_cidr), store)
-    if options.runtime and os.geteuid() == 0:
-        engine = runtime_engine(options, store, found.ecs, control.envoy_program)
+    metrics = Metrics(store)
+    control = ControlPlane(
+        options.data_dir,
+        options.xds_port,
+        gateway_of(options.task_cidr),
+        store,
+        board=metrics.board,
+    )
+    if runtime_on(options):
+        xray = XrayDaemonImage(options.data_dir, gateway_of(options.task_cidr), options.port)
+        engine = runtime_engine(options, store, found.ecs, control.envoy_program, xray.program)
     elif options.runtime:
         log.warning("not root: the task runtime is off (tasks stay PROVISIONING until stopped)")
     resolver = name_resolver(options, store, bridge=engine is not None)
@@ -157,7 +207,22 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
             await _bounded("resolver", resolver.stop(), 10)  # stopping apps may look names up
             await _bounded("control plane", control.stop(), 10)  # Envoys drain with their config
 
-    app = build_app(bindings(found), keys=keys, extra_routes=control.routes(), lifespan=lifespan)
+    console = Console(
+        store=store,
+        xray=found.xray,
+        board=control.board,
+        metrics=metrics,
+        state_dir=options.data_dir / "runtime" if engine is not None else None,
+        listen_host=options.host,
+        scrape_envoys=engine is not None,
+    )
+    app = build_app(
+        bindings(found),
+        keys=keys,
+        extra_routes=[*control.routes(), *console.routes()],
+        lifespan=lifespan,
+        observe=metrics.observe_api,
+    )
     return app, store
 
 
@@ -183,9 +248,15 @@ def run(options: ServerOptions) -> None:
     logging.basicConfig(
         level=options.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    # Tasks reach the endpoint on the bridge address too (cli/tracing.py); binding first also
+    # fixes the port when --port 0 asked for any.
+    bridge = gateway_of(options.task_cidr) if runtime_on(options) else None
+    sockets = endpoint_sockets(options.host, options.port, bridge)
+    options = replace(options, port=int(sockets[0].getsockname()[1]))
     app, store = create_app(options)
+    served = BridgeGuard(app, bridge) if len(sockets) > 1 and bridge else app
     config = uvicorn.Config(
-        app,
+        served,
         host=options.host,
         port=options.port,
         log_level="warning",
@@ -202,6 +273,6 @@ def run(options: ServerOptions) -> None:
         "meshway serving on http://%s:%d (data in %s)", options.host, options.port, options.data_dir
     )
     try:
-        server.run()
+        server.run(sockets=sockets)
     finally:
         store.close()

@@ -7,6 +7,9 @@ from `status` here. Services raise these and nothing else for a client's mistake
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class AwsError(Exception):
     """An error the client sees, with AWS's code and message."""
@@ -14,9 +17,19 @@ class AwsError(Exception):
     code: str = "InternalFailure"
     status: int = 400
 
-    def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
+        # Members the error shape declares besides its message (Cloud Map's NamespaceAlreadyExists
+        # carries NamespaceId, CreatorRequestId); json-1.1 puts them beside `message`.
+        self.fields: dict[str, Any] = dict(fields or {})
         if code is not None:
             self.code = code
         if status is not None:
@@ -69,3 +82,23 @@ ResourceNotFoundException = _error("ResourceNotFoundException", 400)
 UnsupportedFeatureException = _error("UnsupportedFeatureException", 400)
 EcsLimitExceededException = _error("LimitExceededException", 400)
 EcsConflictException = _error("ConflictException", 400)
+
+# X-Ray (2016-04-12).
+InvalidRequestException = _error("InvalidRequestException", 400)
+ThrottledException = _error("ThrottledException", 429)
+RuleLimitExceededException = _error("RuleLimitExceededException", 400)
+
+# Cloud Map (servicediscovery 2017-03-14); HTTP statuses come from the model's error shapes.
+CustomHealthNotFound = _error("CustomHealthNotFound", 404)
+DuplicateRequest = _error("DuplicateRequest", 409)
+InstanceNotFound = _error("InstanceNotFound", 404)
+InvalidInput = _error("InvalidInput", 400)
+NamespaceAlreadyExists = _error("NamespaceAlreadyExists", 400)
+NamespaceNotFound = _error("NamespaceNotFound", 404)
+OperationNotFound = _error("OperationNotFound", 404)
+RequestLimitExceeded = _error("RequestLimitExceeded", 429)
+ResourceInUse = _error("ResourceInUse", 409)
+ResourceLimitExceeded = _error("ResourceLimitExceeded", 400)
+ServiceAlreadyExists = _error("ServiceAlreadyExists", 400)
+ServiceAttributesLimitExceededException = _error("ServiceAttributesLimitExceededException", 400)
+ServiceNotFound = _error("ServiceNotFound", 404)

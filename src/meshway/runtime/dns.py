@@ -1,23 +1,26 @@
 """The resolver tasks use: an authoritative DNS server on the bridge address (198.18.0.1:53, UDP
 and TCP) and on a loopback port for the host (`meshway dns NAME`).
 
-It answers only from its name table (names.py): A queries with up to 8 addresses, AAAA and other
-types of a known name with an empty NOERROR (tasks are IPv4-only), anything else NXDOMAIN at once.
-It never forwards: a task's queries must not leave the host, and must fail fast. Replies stay far
-under 512 bytes, so no client ever needs TCP; TCP is served anyway (the host and uid 1337 can use
-it), but a task's TCP to port 53 is redirected to Envoy by the APPMESH rules (runtime-spike.md §5).
+It answers only from its name table (names.py): A, AAAA, SRV, CNAME, SOA and ANY; a known name
+without data of the asked type gets an empty NOERROR (with the zone's SOA inside a Cloud Map
+zone), anything else NXDOMAIN at once. It never forwards: a task's queries must not leave the
+host, and must fail fast. Replies fit 512 bytes (at most 8 values per set); a reply that would
+not loses its additional data, then sets TC (RFC 2181 §9). TCP is served too (the host and uid
+1337 can use it), but a task's TCP to port 53 is redirected to Envoy by the APPMESH rules
+(runtime-spike.md §5).
 
-The table is rebuilt from the store when virtual services or tasks change (change feed, as
-engine.py follows it); registry names come in through `set_records` (Cloud Map, ECS service
-registries). The host-side address is kept in a file under the data directory for the CLI.
+The table is rebuilt from the store's change feed (as engine.py follows it), each source only
+when its kinds changed: virtual services, live tasks, Cloud Map namespaces/services/instances
+(written by the Cloud Map API and the ECS service registries). The host-side address is kept in a
+file under the data directory for the CLI.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
+import random
 import socket
 import struct
 import threading
@@ -25,17 +28,33 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
-from dnslib import OPCODE, QTYPE, RCODE, RR, A, DNSRecord
+from dnslib import (
+    AAAA,
+    CNAME,
+    OPCODE,
+    QTYPE,
+    RCODE,
+    RD,
+    RR,
+    SOA,
+    SRV,
+    A,
+    DNSHeader,
+    DNSLabel,
+    DNSRecord,
+)
 
+from meshway.core.files import write_private
 from meshway.model.appmesh.kinds import KINDS, KindName
+from meshway.model.servicediscovery import records as cloudmap
+from meshway.model.servicediscovery.dns import Srv, Zone, ZoneRecords, build_zone_records
 from meshway.runtime.names import (
     DEFAULT_TTL,
-    Answer,
     NameTable,
+    Rr,
     assign_synthetic,
     build_table,
-    normalize,
-    pick,
+    resolve,
     task_hosts,
     virtual_service_names,
 )
@@ -45,38 +64,90 @@ from meshway.store.base import Store, iter_all
 log = logging.getLogger(__name__)
 
 VIRTUAL_SERVICE = KINDS[KindName.VIRTUAL_SERVICE].store_kind
-WATCHED = frozenset({VIRTUAL_SERVICE, TASK})
+CLOUD_MAP = frozenset({cloudmap.NAMESPACE, cloudmap.SERVICE, cloudmap.INSTANCE})
+WATCHED = frozenset({VIRTUAL_SERVICE, TASK}) | CLOUD_MAP
+UDP_LIMIT = 512  # RFC 1035 §4.2.1; the resolver does not offer EDNS
+TCP_LIMIT = 65535
 ADDRESS_FILE = "dns-address"  # under the data directory: "127.0.0.1:PORT" of the host listener
 SAFETY_POLL = 5.0  # seconds; commits wake the resolver at once
 TCP_IDLE = 10.0  # seconds a TCP client may stay silent between queries
 
 
-def respond(data: bytes, table: NameTable, rotation: int = 0) -> bytes | None:
-    """The reply to one DNS message, or None when it deserves none (garbage, or a reply)."""
+def respond(
+    data: bytes, table: NameTable, rng: random.Random, limit: int = UDP_LIMIT
+) -> bytes | None:
+    """The reply to one DNS message, or None when it deserves none (garbage, or a reply).
+    `limit` is the largest reply the transport takes (512 bytes on UDP without EDNS, RFC 1035)."""
     try:
         query = DNSRecord.parse(data)
     except Exception:  # hostile bytes of any shape must never reach the event loop
         return None
     if query.header.qr:
         return None
-    reply = query.reply(ra=0, aa=1)
+    # NOTE: not query.reply(): it copies the query's whole flag word, so a query with RCODE,
+    # TC or Z bits set got them back (NXDOMAIN beside answers, a bogus truncation).
+    header = DNSHeader(id=query.header.id, qr=1, aa=1, ra=0)
+    header.opcode, header.rd = query.header.opcode, query.header.rd
+    reply = DNSRecord(header, q=query.q)
     if query.header.opcode != OPCODE.QUERY:
         reply.header.rcode = RCODE.NOTIMP
     elif len(query.questions) != 1:
         reply.header.rcode = RCODE.FORMERR
     else:
-        _answer(reply, table, rotation)
-    return bytes(reply.pack())
+        _answer(reply, table, rng)
+    return _fit(reply, limit)
 
 
-def _answer(reply: DNSRecord, table: NameTable, rotation: int) -> None:
+def _answer(reply: DNSRecord, table: NameTable, rng: random.Random) -> None:
     question = reply.q
-    found = table.lookup(str(question.qname))
-    if found is None:
+    qtype = str(QTYPE.get(question.qtype))
+    found = resolve(table, str(question.qname), qtype, rng)
+    if not found.exists:
         reply.header.rcode = RCODE.NXDOMAIN
-    elif question.qtype in (QTYPE.A, QTYPE.ANY):
-        for address in pick(found.addresses, rotation):
-            reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(address), ttl=found.ttl))
+    if found.soa is not None:
+        reply.add_answer(_soa(found.soa))
+    for rr in found.answers:
+        owner = question.qname if rr.name == str(question.qname) else DNSLabel(rr.name)
+        reply.add_answer(RR(owner, getattr(QTYPE, rr.rtype), rdata=_rdata(rr), ttl=rr.ttl))
+    for rr in found.additional:
+        reply.add_ar(RR(rr.name, getattr(QTYPE, rr.rtype), rdata=_rdata(rr), ttl=rr.ttl))
+    if found.authority is not None:
+        reply.add_auth(_soa(found.authority))
+
+
+def _rdata(rr: Rr) -> RD:
+    value = rr.value
+    if isinstance(value, Srv):
+        return SRV(value.priority, value.weight, value.port, value.target)
+    if rr.rtype == "A":
+        return A(value)
+    if rr.rtype == "AAAA":
+        return AAAA(value)
+    return CNAME(value)
+
+
+def _soa(zone: Zone) -> RR:
+    """Route 53's SOA for a private hosted zone; its TTL and MINIMUM are the negative TTL."""
+    times = (1, 7200, 900, 1209600, zone.negative_ttl)
+    rdata = SOA("ns-1536.awsdns-00.co.uk.", "awsdns-hostmaster.amazon.com.", times)
+    return RR(zone.name, QTYPE.SOA, rdata=rdata, ttl=zone.negative_ttl)
+
+
+def _fit(reply: DNSRecord, limit: int) -> bytes:
+    """RFC 2181 §9: drop additional data first; if the answer itself does not fit, send the
+    header and question with TC set so the client retries over TCP."""
+    packed = bytes(reply.pack())
+    if len(packed) <= limit:
+        return packed
+    reply.ar = []
+    reply.set_header_qa()
+    packed = bytes(reply.pack())
+    if len(packed) <= limit:
+        return packed
+    reply.rr, reply.auth = [], []
+    reply.set_header_qa()
+    reply.header.tc = 1
+    return bytes(reply.pack())
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -111,12 +182,12 @@ class Resolver:
         self._listen = list(listen)
         self._address_file = address_file
         self._ttl = ttl
-        self._lock = threading.Lock()  # set_records may come from worker threads
-        self._registry: dict[str, Answer] = {}
+        self._lock = threading.Lock()  # reload() may run in worker threads
+        self._registry = ZoneRecords()
         self._synthetic: dict[str, str] = {}
         self._hosts: list[tuple[str, str]] = []
         self._table = NameTable()
-        self._rotation = itertools.count()
+        self._rng = random.Random()  # noqa: S311 (load spreading, not secrets)
         self._servers: list[asyncio.AbstractServer] = []
         self._transports: list[asyncio.BaseTransport] = []
         self._wake = asyncio.Event()
@@ -127,19 +198,6 @@ class Resolver:
     @property
     def table(self) -> NameTable:
         return self._table
-
-    # -- registry names (Cloud Map, ECS service registries) ----------------------------------
-
-    def set_records(self, name: str, addresses: Sequence[str], ttl: int = DEFAULT_TTL) -> None:
-        """`name` answers with these (healthy) addresses from now on; thread-safe."""
-        with self._lock:
-            self._registry[normalize(name)] = Answer(addresses=tuple(addresses), ttl=ttl)
-            self._publish()
-
-    def remove_records(self, name: str) -> None:
-        with self._lock:
-            self._registry.pop(normalize(name), None)
-            self._publish()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -154,7 +212,7 @@ class Resolver:
                 log.error("DNS resolver cannot listen on %s:%d: %s", host, port, error)
         if self._address_file is not None and self.addresses:
             host, port = self.addresses[0]
-            self._address_file.write_text(f"{host}:{port}\n")
+            write_private(self._address_file, f"{host}:{port}\n")
 
         def wake(_: int) -> None:
             loop.call_soon_threadsafe(self._wake.set)
@@ -180,23 +238,33 @@ class Resolver:
 
     # -- the table ---------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Read virtual services and live tasks from the store; rebuild the table."""
+    def reload(self, kinds: frozenset[str] | None = None) -> None:
+        """Reread the sources whose kinds changed (all when None); rebuild the table."""
         with self._store.read() as tx:
-            services = virtual_service_names(iter_all(tx, VIRTUAL_SERVICE))
-            hosts = task_hosts(tasks_in(tx, LIVE_PHASES))
+            services = hosts = registry = None
+            if kinds is None or VIRTUAL_SERVICE in kinds:
+                services = virtual_service_names(iter_all(tx, VIRTUAL_SERVICE))
+            if kinds is None or TASK in kinds:
+                hosts = task_hosts(tasks_in(tx, LIVE_PHASES))
+            if kinds is None or kinds & CLOUD_MAP:
+                registry = build_zone_records(
+                    iter_all(tx, cloudmap.NAMESPACE),
+                    iter_all(tx, cloudmap.SERVICE),
+                    iter_all(tx, cloudmap.INSTANCE),
+                )
         with self._lock:
-            self._synthetic = assign_synthetic(services, self._cidr, self._synthetic)
-            self._hosts = hosts
-            self._publish()
-
-    def _publish(self) -> None:
-        self._table = build_table(
-            registry=self._registry,
-            virtual_services=self._synthetic,
-            task_hosts=self._hosts,
-            ttl=self._ttl,
-        )
+            if services is not None:
+                self._synthetic = assign_synthetic(services, self._cidr, self._synthetic)
+            if hosts is not None:
+                self._hosts = hosts
+            if registry is not None:
+                self._registry = registry
+            self._table = build_table(
+                registry=self._registry,
+                virtual_services=self._synthetic,
+                task_hosts=self._hosts,
+                ttl=self._ttl,
+            )
 
     async def _follow(self, revision: int) -> None:
         while True:
@@ -209,18 +277,18 @@ class Resolver:
                 await asyncio.wait_for(self._wake.wait(), timeout=SAFETY_POLL)
 
     async def _catch_up(self, revision: int) -> int:
-        relevant = False
+        changed: set[str] = set()
         while changes := await asyncio.to_thread(self._store.changes_since, revision):
             revision = changes[-1].revision
-            relevant = relevant or any(c.kind in WATCHED for c in changes)
-        if relevant:
-            await asyncio.to_thread(self.reload)
+            changed.update(c.kind for c in changes if c.kind in WATCHED)
+        if changed:
+            await asyncio.to_thread(self.reload, frozenset(changed))
         return revision
 
     # -- the wire ----------------------------------------------------------------------------
 
-    def answer(self, data: bytes) -> bytes | None:
-        return respond(data, self._table, next(self._rotation))
+    def answer(self, data: bytes, limit: int = UDP_LIMIT) -> bytes | None:
+        return respond(data, self._table, self._rng, limit)
 
     async def _bind(self, host: str, port: int) -> tuple[str, int]:
         """UDP and TCP on one port (port 0: a free port both protocols can have)."""
@@ -248,7 +316,7 @@ class Resolver:
             while True:
                 size = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), TCP_IDLE))
                 data = await asyncio.wait_for(reader.readexactly(size[0]), TCP_IDLE)
-                reply = self.answer(data)
+                reply = self.answer(data, TCP_LIMIT)
                 if reply is None:
                     break
                 writer.write(struct.pack("!H", len(reply)) + reply)
@@ -265,11 +333,15 @@ def read_address_file(path: Path) -> tuple[str, int]:
 
 
 def query(name: str, server: tuple[str, int], qtype: str = "A", timeout: float = 2.0) -> DNSRecord:
-    """One UDP query (the CLI's and the tests' client). ValueError for an unknown type."""
+    """One query over UDP, retried over TCP when truncated (the CLI's and the tests' client).
+    ValueError for an unknown type."""
     if qtype not in QTYPE.reverse:
         raise ValueError(f"unknown query type {qtype!r}")
     request = DNSRecord.question(name, qtype)
-    return DNSRecord.parse(request.send(server[0], server[1], tcp=False, timeout=timeout))
+    reply = DNSRecord.parse(request.send(server[0], server[1], tcp=False, timeout=timeout))
+    if reply.header.tc:  # too big for UDP: ask again over TCP, as a stub resolver would
+        reply = DNSRecord.parse(request.send(server[0], server[1], tcp=True, timeout=timeout))
+    return reply
 
 
 def rcode_name(reply: DNSRecord) -> str:

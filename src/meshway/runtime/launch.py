@@ -56,18 +56,28 @@ def rlimits(definition: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
 # The built-in Envoy image's program for a task: the sidecar agent's argv, given the task's
 # account (cli/server.py makes it from sidecar.install once the xDS server listens).
 EnvoyProgram = Callable[[str], Sequence[str]]
+# The built-in X-Ray daemon image's program for a task, given the task's account: the daemon's
+# argv with the image's own arguments (cli/tracing.py makes it from xray.install).
+XrayProgram = Callable[[str], Sequence[str]]
 
 
 class Preparer:
     """Turns a claimed task's container definitions into `Launch`es with one image catalog.
 
     `envoy` runs the built-in `aws-appmesh-envoy` image (the container's own entryPoint and
-    command are ignored: the image is the agent, as AWS's is); a catalog entry for the image
+    command are ignored: the image is the agent, as AWS's is) and `xray` the built-in
+    `aws-xray-daemon` image (its command adds daemon flags); a catalog entry for either image
     still wins, so tests can run a stand-in."""
 
-    def __init__(self, catalog: images.Catalog, envoy: EnvoyProgram | None = None) -> None:
+    def __init__(
+        self,
+        catalog: images.Catalog,
+        envoy: EnvoyProgram | None = None,
+        xray: XrayProgram | None = None,
+    ) -> None:
         self.catalog = catalog
         self.envoy = envoy
+        self.xray = xray
 
     def __call__(self, claimed: ClaimedTask, definition: Mapping[str, Any]) -> Launch:
         task = claimed.task
@@ -82,6 +92,12 @@ class Preparer:
             image = replace(image, entry_point=tuple(self.envoy(account)))
             definition = {k: v for k, v in definition.items() if k not in ("entryPoint", "command")}
             override = {k: v for k, v in override.items() if k != "command"}
+        elif image.kind is images.ImageKind.XRAY_DAEMON and self.xray is not None:
+            # As Docker runs the AWS image: its entry point, then the container's command as
+            # more flags (`["-o", "-n", "us-west-2"]`); a container entryPoint is ignored.
+            account = str(task["taskArn"]).split(":")[4]
+            image = replace(image, entry_point=tuple(self.xray(account)))
+            definition = {k: v for k, v in definition.items() if k != "entryPoint"}
         elif image.kind is not images.ImageKind.PROGRAM:
             raise LaunchError(
                 f"CannotStartContainerError: the built-in {image.kind.value} image is not "

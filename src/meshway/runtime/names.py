@@ -1,8 +1,9 @@
 """The name table of the task resolver (pure): which names tasks can resolve, and to what.
 
 Three sources, the first that knows a name wins:
-1. registry names (Cloud Map records, fed by ECS service registries through `set_records`) →
-   the healthy instances' addresses with the registry's TTL;
+1. registry names: the Cloud Map DNS records of model/servicediscovery/dns.py (A, AAAA, SRV,
+   CNAME with their service's TTL and routing policy; zones for SOA and NXDOMAIN) — unless no
+   instance behind the name is healthy and the name is also a virtual service;
 2. every virtual service name of every mesh on this server → one synthetic address per name;
 3. every live ECS task's hostname → its address.
 
@@ -21,37 +22,72 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from meshway.model.ecs.tasks import ENI_ATTACHMENT
+from meshway.model.servicediscovery.dns import (
+    AAAA,
+    CNAME,
+    A,
+    RecordSet,
+    Srv,
+    Value,
+    Zone,
+    ZoneRecords,
+    normalize,
+    zone_of,
+)
 from meshway.runtime.launch import hostname_for, task_id_of
 from meshway.store.base import Record
 
 DEFAULT_TTL = 5  # seconds: names change as tasks come and go
-MAX_ANSWERS = 8  # what Route 53 returns for a multivalue answer; keeps replies far under 512 bytes
+MAX_CNAME_CHAIN = 8  # CNAMEs followed inside the table before answering what was found
+ANY = "ANY"
+SOA = "SOA"
 _SYNTHETIC_SHARE = 4  # reserve 1/2**4 of the CIDR
 _SMALLEST_SHARED_CIDR = 24  # below a /24 the CIDR is too small to give any of it away
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Answer:
-    addresses: tuple[str, ...]
-    ttl: int = DEFAULT_TTL
+class NameTable:
+    """name → record type → record set, plus the Cloud Map zones (for SOA and NXDOMAIN)."""
+
+    records: Mapping[str, Mapping[str, RecordSet]] = field(default_factory=dict)
+    zones: Mapping[str, Zone] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> Mapping[str, RecordSet] | None:
+        """The record sets of a name; empty when it exists without data; None when it does not."""
+        key = normalize(name)
+        found = self.records.get(key)
+        if found is None and key in self.zones:
+            return {}
+        return found
+
+    def zone_of(self, name: str) -> Zone | None:
+        return zone_of(name, self.zones)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NameTable:
-    entries: Mapping[str, Answer] = field(default_factory=dict)
+class Rr:
+    name: str
+    rtype: str
+    ttl: int
+    value: Value
 
-    def lookup(self, name: str) -> Answer | None:
-        return self.entries.get(normalize(name))
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolution:
+    """What to answer: `exists` False is NXDOMAIN; `soa` goes in the answer (an SOA query at a
+    zone apex), `authority` in the authority section (negative answers inside a zone)."""
 
-def normalize(name: str) -> str:
-    """DNS names compare case-insensitively; the root label's dot is not part of the name."""
-    return name.rstrip(".").lower()
+    exists: bool
+    answers: tuple[Rr, ...] = ()
+    additional: tuple[Rr, ...] = ()
+    soa: Zone | None = None
+    authority: Zone | None = None
 
 
 def gateway_of(cidr: str) -> str:
@@ -111,32 +147,83 @@ def _free_slot(start: int, used: set[int], size: int) -> int:
 
 def build_table(
     *,
-    registry: Mapping[str, Answer],
+    registry: ZoneRecords,
     virtual_services: Mapping[str, str],
     task_hosts: Iterable[tuple[str, str]],
     ttl: int = DEFAULT_TTL,
 ) -> NameTable:
     """`virtual_services` maps each name to its synthetic address (`assign_synthetic`);
-    `task_hosts` are (hostname, address) pairs. A registry name with no healthy address left
-    falls back to the virtual service's synthetic address, so the app still reaches Envoy."""
-    entries: dict[str, Answer] = {}
+    `task_hosts` are (hostname, address) pairs. A registry name with no healthy value left
+    falls back to the virtual service's synthetic address, so the app still reaches Envoy (and
+    Envoy, which knows endpoint health, picks); a registry name that is no virtual service
+    answers as Route 53 does then (fail open, see model/servicediscovery/dns.py)."""
+    entries: dict[str, Mapping[str, RecordSet]] = {}
     for host, address in task_hosts:
-        entries.setdefault(normalize(host), Answer(addresses=(address,), ttl=ttl))
+        entries.setdefault(normalize(host), {A: RecordSet(ttl=ttl, healthy=(address,))})
     for name, address in virtual_services.items():
-        entries[normalize(name)] = Answer(addresses=(address,), ttl=ttl)
-    for name, answer in registry.items():
-        if answer.addresses or normalize(name) not in virtual_services:
-            entries[normalize(name)] = answer
-    return NameTable(entries=entries)
+        entries[normalize(name)] = {A: RecordSet(ttl=ttl, healthy=(address,))}
+    for name, sets in registry.records.items():
+        if name in virtual_services and not _any_healthy(sets):
+            continue
+        entries[name] = sets
+    return NameTable(records=entries, zones=registry.zones)
 
 
-def pick(addresses: tuple[str, ...], start: int, limit: int = MAX_ANSWERS) -> tuple[str, ...]:
-    """At most `limit` addresses, rotated by `start` so that successive answers spread load."""
-    if len(addresses) <= 1:
-        return addresses
-    offset = start % len(addresses)
-    rotated = addresses[offset:] + addresses[:offset]
-    return rotated[:limit]
+def _any_healthy(sets: Mapping[str, RecordSet]) -> bool:
+    return any(s.has_healthy for s in sets.values())
+
+
+def resolve(table: NameTable, name: str, qtype: str, rng: random.Random) -> Resolution:
+    """The answer to one question. CNAMEs are followed while their targets are in the table
+    (nothing is ever forwarded); SRV answers carry their targets' addresses as additional data."""
+    answers: list[Rr] = []
+    owner = name
+    for _ in range(MAX_CNAME_CHAIN):
+        sets = table.lookup(owner)
+        if sets is None:
+            if answers:  # a CNAME to a name outside: the client gets the CNAME
+                break
+            return Resolution(exists=False, authority=table.zone_of(name))
+        if qtype == SOA or (qtype == ANY and not answers):
+            apex = table.zones.get(normalize(owner))
+            if apex is not None:
+                return Resolution(exists=True, soa=apex, answers=tuple(_all(owner, sets, rng)))
+        if qtype == ANY:
+            answers.extend(_all(owner, sets, rng))
+            break
+        if qtype in sets:
+            answers.extend(_chosen(owner, qtype, sets[qtype], rng))
+            break
+        if CNAME in sets and qtype != CNAME:
+            cname = _chosen(owner, CNAME, sets[CNAME], rng)
+            answers.extend(cname)
+            owner = str(cname[0].value)
+            continue
+        break
+    additional = _srv_addresses(table, answers, rng)
+    authority = None if answers else table.zone_of(name)
+    return Resolution(
+        exists=True, answers=tuple(answers), additional=additional, authority=authority
+    )
+
+
+def _chosen(owner: str, rtype: str, records: RecordSet, rng: random.Random) -> list[Rr]:
+    return [Rr(name=owner, rtype=rtype, ttl=records.ttl, value=v) for v in records.choose(rng)]
+
+
+def _all(owner: str, sets: Mapping[str, RecordSet], rng: random.Random) -> list[Rr]:
+    return [rr for rtype in sorted(sets) for rr in _chosen(owner, rtype, sets[rtype], rng)]
+
+
+def _srv_addresses(table: NameTable, answers: list[Rr], rng: random.Random) -> tuple[Rr, ...]:
+    found: list[Rr] = []
+    for answer in answers:
+        if isinstance(answer.value, Srv):
+            sets = table.lookup(answer.value.target) or {}
+            for rtype in (A, AAAA):
+                if rtype in sets:
+                    found.extend(_chosen(answer.value.target, rtype, sets[rtype], rng))
+    return tuple(found)
 
 
 # -- reading the store's records (no I/O: the caller lists them) ----------------------------

@@ -217,14 +217,18 @@ class ProcessHandle:
 
 
 async def _start(
-    spec: ProcessSpec, stdout: IO[bytes] | int, stderr: IO[bytes] | int, python: str
+    spec: ProcessSpec,
+    stdout: IO[bytes] | int | None,
+    stderr: IO[bytes] | int | None,
+    python: str,
+    stdin: int | None = asyncio.subprocess.DEVNULL,
 ) -> tuple[asyncio.subprocess.Process, float]:
     read_fd, write_fd = os.pipe()
     started = time.perf_counter()
     try:
         proc = await asyncio.create_subprocess_exec(
             *launch_argv(spec.netns, python),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=stdin,
             stdout=stdout,
             stderr=stderr,
             env=_launch_env(spec, write_fd),
@@ -305,3 +309,16 @@ async def run_probe(
         raise
     text = out[:PROBE_OUTPUT_MAX].decode(errors="replace")
     return exit_status(proc.returncode or 0), text
+
+
+async def run_attached(spec: ProcessSpec, *, python: str = LAUNCHER_PYTHON) -> int:
+    """Run a program in the task with this process's stdin, stdout and stderr (`meshway exec`)
+    and wait for it: its exit code as Docker reports it; LaunchError if it cannot start. If the
+    caller is interrupted, the program's process group is killed too."""
+    proc, _ = await _start(spec, None, None, python, stdin=None)
+    try:
+        return exit_status(await proc.wait())
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        raise

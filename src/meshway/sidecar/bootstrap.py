@@ -25,6 +25,7 @@ DEFAULT_ADMIN_ACCESS_LOG = "/tmp/envoy_admin_access.log"  # noqa: S108 (the imag
 XDS_CLUSTER = "xds_cluster"
 TYPE = "type.googleapis.com/"
 XRAY_SAMPLING_RULES = "/tmp/sampling-rules.json"  # noqa: S108 (the image's path)
+DATADOG_CLUSTER = "datadog_agent"
 
 
 class BootstrapError(ValueError):
@@ -45,6 +46,20 @@ class Jaeger:
     host: str = "127.0.0.1"
     port: int = 9411
     version: str = "PROTO"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Datadog:
+    host: str = "127.0.0.1"
+    port: int = 8126
+    service: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DogStatsd:
+    host: str = "127.0.0.1"
+    port: int = 8125
+    socket_path: str = ""  # STATSD_SOCKET_PATH: a unix socket instead of UDP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +86,8 @@ class Settings:
     restart_count: int = 3
     xray: XRay | None = None
     jaeger: Jaeger | None = None
+    datadog: Datadog | None = None
+    dog_statsd: DogStatsd | None = None
 
 
 # -- environment --------------------------------------------------------------------------------
@@ -165,16 +182,37 @@ def _jaeger(env: Mapping[str, str]) -> Jaeger | None:
     )
 
 
-def _tracers(env: Mapping[str, str], mesh: str, name: str) -> tuple[XRay | None, Jaeger | None]:
+def _datadog(env: Mapping[str, str], mesh: str, name: str) -> Datadog | None:
+    if not _truthy(env, "ENABLE_ENVOY_DATADOG_TRACING"):
+        return None
+    return Datadog(
+        host=env.get("DATADOG_TRACER_ADDRESS") or "127.0.0.1",
+        port=_integer(env, "DATADOG_TRACER_PORT", 8126, 1, 65535),
+        service=env.get("DD_SERVICE") or f"envoy-{mesh}/{name}",
+    )
+
+
+def _dog_statsd(env: Mapping[str, str]) -> DogStatsd | None:
+    if not _truthy(env, "ENABLE_ENVOY_DOG_STATSD"):
+        return None
+    return DogStatsd(
+        host=env.get("STATSD_ADDRESS") or "127.0.0.1",
+        port=_integer(env, "STATSD_PORT", 8125, 1, 65535),
+        socket_path=env.get("STATSD_SOCKET_PATH", ""),
+    )
+
+
+Tracers = tuple[XRay | None, Jaeger | None, Datadog | None]
+
+
+def _tracers(env: Mapping[str, str], mesh: str, name: str) -> Tracers:
     drivers = [
         v for v in ("ENABLE_ENVOY_XRAY_TRACING", "ENABLE_ENVOY_JAEGER_TRACING",
                     "ENABLE_ENVOY_DATADOG_TRACING") if _truthy(env, v)
     ]  # fmt: skip
     if len(drivers) > 1:
         raise BootstrapError(f"only one tracing driver may be enabled, found {', '.join(drivers)}")
-    if drivers == ["ENABLE_ENVOY_DATADOG_TRACING"]:
-        raise BootstrapError("ENABLE_ENVOY_DATADOG_TRACING is not supported by Meshway")
-    return _xray(env, mesh, name), _jaeger(env)
+    return _xray(env, mesh, name), _jaeger(env), _datadog(env, mesh, name)
 
 
 def _log_level(env: Mapping[str, str]) -> str:
@@ -192,7 +230,7 @@ def settings_from_env(env: Mapping[str, str], *, default_xds: str, account: str 
                                    "APPMESH_XDS_ENDPOINT")  # fmt: skip
     concurrency = _integer(env, "ENVOY_CONCURRENCY", -1, -1, 1024)
     flush = env.get("ENVOY_STATS_FLUSH_INTERVAL", "").strip().removesuffix("ms")
-    xray, jaeger = _tracers(env, mesh, name)
+    xray, jaeger, datadog = _tracers(env, mesh, name)
     return Settings(
         node_id=node,
         node_cluster=env.get("APPMESH_RESOURCE_CLUSTER") or env.get("APPMESH_VIRTUAL_NODE_CLUSTER")
@@ -217,6 +255,8 @@ def settings_from_env(env: Mapping[str, str], *, default_xds: str, account: str 
         restart_count=_integer(env, "APPNET_ENVOY_RESTART_COUNT", 3, 0, 10),
         xray=xray,
         jaeger=jaeger,
+        datadog=datadog,
+        dog_statsd=_dog_statsd(env),
     )  # fmt: skip
 
 
@@ -366,6 +406,17 @@ def _tracing(s: Settings) -> dict[str, Any] | None:
         if manifest:
             config["sampling_rule_manifest"] = {"filename": manifest}
         return {"http": {"name": "envoy.tracers.xray", "typed_config": config}}
+    if s.datadog is not None:
+        return {
+            "http": {
+                "name": "envoy.tracers.datadog",
+                "typed_config": {
+                    "@type": TYPE + "envoy.config.trace.v3.DatadogConfig",
+                    "collector_cluster": DATADOG_CLUSTER,
+                    "service_name": s.datadog.service,
+                },
+            }
+        }
     if s.jaeger is not None:
         return {
             "http": {
@@ -385,15 +436,36 @@ def _tracing(s: Settings) -> dict[str, Any] | None:
 
 
 def _jaeger_cluster(j: Jaeger) -> dict[str, Any]:
+    return _collector_cluster("jaeger", j.host, j.port)
+
+
+def _collector_cluster(name: str, host: str, port: int) -> dict[str, Any]:
     return {
-        "name": "jaeger",
-        "type": "STATIC" if _is_ip(j.host) else "LOGICAL_DNS",
+        "name": name,
+        "type": "STATIC" if _is_ip(host) else "LOGICAL_DNS",
         "connect_timeout": "1s",
         "load_assignment": {
-            "cluster_name": "jaeger",
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(j.host, j.port)}}]}],
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(host, port)}}]}],
         },
     }
+
+
+def _stats_sinks(s: Settings) -> list[dict[str, Any]]:
+    """ENABLE_ENVOY_DOG_STATSD: Envoy's DogStatsD sink over UDP, or the unix socket given."""
+    if s.dog_statsd is None:
+        return []
+    d = s.dog_statsd
+    address = {"pipe": {"path": d.socket_path}} if d.socket_path else _socket(d.host, d.port, "UDP")
+    return [
+        {
+            "name": "envoy.stat_sinks.dog_statsd",
+            "typed_config": {
+                "@type": TYPE + "envoy.config.metrics.v3.DogStatsdSink",
+                "address": address,
+            },
+        }
+    ]
 
 
 def xray_sampling_rules(rate: float) -> dict[str, Any]:
@@ -405,6 +477,8 @@ def bootstrap(s: Settings) -> dict[str, Any]:
     clusters = [_xds_cluster(s)]
     if s.jaeger is not None:
         clusters.append(_jaeger_cluster(s.jaeger))
+    if s.datadog is not None:
+        clusters.append(_collector_cluster(DATADOG_CLUSTER, s.datadog.host, s.datadog.port))
     config: dict[str, Any] = {
         "node": _node(s),
         "admin": _admin(s),
@@ -431,6 +505,9 @@ def bootstrap(s: Settings) -> dict[str, Any]:
     tracing = _tracing(s)
     if tracing is not None:
         config["tracing"] = tracing
+    sinks = _stats_sinks(s)
+    if sinks:
+        config["stats_sinks"] = sinks
     return config
 
 

@@ -18,7 +18,6 @@ can reach them). Run: `python3 -E -s agent.py --envoy PATH --xds HOST:PORT`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
@@ -70,11 +69,22 @@ def _replace(settings: bootstrap.Settings, **changes: Any) -> bootstrap.Settings
     return dataclasses.replace(settings, **changes)
 
 
+def write_sampling_rules(settings: bootstrap.Settings) -> tuple[bootstrap.Settings, str]:
+    """XRAY_SAMPLING_RATE → a v2 manifest for Envoy's X-Ray tracer. The image writes
+    /tmp/sampling-rules.json; here /tmp is shared by every task on the host, so each agent writes
+    its own file (another task's rate, or a file another uid owns, must not leak in). Returns
+    the settings naming it and its path ("" when none was needed)."""
+    xray = settings.xray
+    if xray is None or xray.sampling_rule_manifest or xray.sampling_rate in (None, 0.05):
+        return settings, ""
+    rules = bootstrap.xray_sampling_rules(xray.sampling_rate or 0.0)
+    fd, path = tempfile.mkstemp(prefix="sampling-rules-", suffix=".json")
+    with os.fdopen(fd, "w") as out:
+        json.dump(rules, out)
+    return _replace(settings, xray=dataclasses.replace(xray, sampling_rule_manifest=path)), path
+
+
 def write_config(settings: bootstrap.Settings) -> str:
-    if settings.xray is not None and settings.xray.sampling_rate not in (None, 0.05):
-        rules = bootstrap.xray_sampling_rules(settings.xray.sampling_rate or 0.0)
-        with contextlib.suppress(OSError), open(bootstrap.XRAY_SAMPLING_RULES, "w") as out:
-            json.dump(rules, out)
     fd, path = tempfile.mkstemp(prefix="envoy-config-", suffix=".json")
     with os.fdopen(fd, "w") as out:
         json.dump(bootstrap.bootstrap(settings), out, indent=1, sort_keys=True)
@@ -171,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except bootstrap.BootstrapError as error:
         log(f"error: {error}")
         return 1
+    settings, rules = write_sampling_rules(settings)
     path = write_config(settings)
     poll = bootstrap._integer(os.environ, "PID_POLL_INTERVAL_MS", 100, 100, 1000) / 1000
     agent = Agent(bootstrap.envoy_argv(args.envoy, path, settings), settings, poll)
@@ -181,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return agent.run()
     finally:
         Path(path).unlink(missing_ok=True)
+        if rules:
+            Path(rules).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from meshway.core.clock import Clock, SystemClock
+from meshway.core.files import ensure_private_file
 from meshway.store.base import Change, ChangeOp, Page, Record
 
 metadata = sa.MetaData()
@@ -458,5 +459,6 @@ def open_store(url: str | None, data_dir: Path, *, clock: Clock | None = None) -
     """The store named by `--store`, or SQLite under `--data-dir`."""
     if url is None:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_private_file(data_dir / "meshway.db")  # its -wal and -shm files inherit 0600
         url = sqlite_url(data_dir)
     return SqlStore(url, clock=clock)

@@ -14,7 +14,10 @@ It knows only the snapshot cache (STYLE.md principle 3) and keeps the protocol s
 - push order clusters → endpoints → listeners → routes; clusters (and their endpoints) that
   left the snapshot stay until the listeners and routes that might use them are ACKed ("make
   before break"), and stay for good if those were NACKed;
-- a node nobody published a snapshot for gets a valid empty one at once.
+- a node nobody published a snapshot for gets a valid empty one at once;
+- while an Envoy initialises its clusters (until it asks for listeners), a cluster never changes
+  between EDS and another type: that change waits, as Envoy 1.40 never finishes initialising
+  otherwise (issue 5, `hold_phase_changes`).
 Neighbours: `cache.py` (what to serve), `status.py` (what happened), `sync.py` (who publishes).
 """
 
@@ -37,6 +40,7 @@ from typing import Any
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import grpc
+from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.core.v3 import base_pb2
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
@@ -220,6 +224,12 @@ class _Stream:
         self._unwatch = self.cache.watch(self.key, notify)
         log.info("xDS %s stream from %s (node %s)", self.protocol, self.peer, node.id)
 
+    def _initialising(self) -> bool:
+        """Whether the Envoy may still be initialising its clusters: it asks for listeners only
+        once its cluster manager is initialised ("cm init: all clusters initialized")."""
+        listeners = self.states.get(LISTENER)
+        return listeners is None or not listeners.requested
+
     def _state(self, type_url: str) -> _TypeState:
         return self.states.setdefault(type_url, _TypeState())
 
@@ -279,7 +289,7 @@ class SotwStream(_Stream):
         warm: Warm | None = None,
     ):
         super().__init__(cache, board, key_of, peer, warm)
-        self._memo: dict[str, tuple[Entry, Any, Any, dict[str, Resource], str]] = {}
+        self._memo: dict[str, tuple[Entry, Any, Any, Any, dict[str, Resource], str]] = {}
 
     def _on_request(self, request: discovery_pb2.DiscoveryRequest) -> None:
         if self.key is None:
@@ -313,12 +323,21 @@ class SotwStream(_Stream):
         subscription and stale set: ACKs re-run the step without anything having changed)."""
         state = self.states[type_url]
         stale = state.sent if keep_stale and type_url in STALE_KEPT else None
+        held = state.sent if type_url == CLUSTER and self._initialising() else None
         memo = self._memo.get(type_url)
-        if memo is not None and memo[0] is entry and memo[1] == state.names and memo[2] is stale:
-            return memo[3], memo[4]
+        if (
+            memo is not None
+            and memo[0] is entry
+            and memo[1] == state.names
+            and memo[2] is stale
+            and memo[3] is held
+        ):
+            return memo[4], memo[5]
         target = self._select(type_url, entry, stale)
+        if held is not None:
+            target = hold_phase_changes(target, held)
         version = _version(target)
-        self._memo[type_url] = (entry, state.names, stale, target, version)
+        self._memo[type_url] = (entry, state.names, stale, held, target, version)
         return target, version
 
     def _select(
@@ -383,12 +402,51 @@ class SotwStream(_Stream):
         )
 
 
+def _secondary(resource: Resource) -> bool:
+    """Envoy initialises EDS clusters in a second phase, after every other ("primary") one."""
+    return bool(getattr(resource.message, "type", None) == cluster_pb2.Cluster.EDS)
+
+
+def hold_phase_changes(
+    target: Mapping[str, Resource], sent: Mapping[str, Resource]
+) -> dict[str, Resource]:
+    """`target` with every cluster whose init phase would change (EDS ↔ DNS, static, ...) kept
+    as it was sent.
+
+    NOTE: Envoy 1.40 never finishes initialising when CDS changes a cluster's init phase while
+    that cluster is still warming during cluster-manager init: `addOrUpdateCluster` takes the
+    old warming cluster out of the init helper only when it was active, and
+    `ClusterManagerInitHelper::addCluster` replaces an entry by name only within the new
+    phase's map, so a DNS cluster still resolving stays in `primary_init_clusters_` after it
+    was destroyed and "cm init: all clusters initialized" never comes (issue 5). So the change
+    waits until the Envoy asks for listeners, which it does only once its clusters are
+    initialised.
+    """
+    out = dict(target)
+    for name, resource in target.items():
+        before = sent.get(name)
+        if before is not None and _secondary(before) != _secondary(resource):
+            out[name] = before
+    return out
+
+
 def _version(resources: Mapping[str, Resource]) -> str:
     return set_version((n, r.version) for n, r in resources.items())
 
 
 class DeltaStream(_Stream):
     protocol = "delta"
+
+    def __init__(
+        self,
+        cache: SnapshotCache,
+        board: StatusBoard,
+        key_of: KeyOf,
+        peer: str,
+        warm: Warm | None = None,
+    ):
+        super().__init__(cache, board, key_of, peer, warm)
+        self._phases: dict[str, bool] = {}  # cluster name → sent as EDS (secondary)
 
     def _on_request(self, request: discovery_pb2.DeltaDiscoveryRequest) -> None:
         if self.key is None:
@@ -428,6 +486,10 @@ class DeltaStream(_Stream):
             for n, r in current.items()
             if (state.wildcard or n in state.subscribed) and state.known.get(n) != r.version
         ]
+        if type_url == CLUSTER and self._initialising():  # see hold_phase_changes
+            changed = [
+                r for r in changed if self._phases.get(r.name, _secondary(r)) == _secondary(r)
+            ]
         removed: list[str] = []
         if not (keep_stale and type_url in STALE_KEPT):
             removed = sorted(
@@ -468,6 +530,8 @@ class DeltaStream(_Stream):
     ) -> discovery_pb2.DeltaDiscoveryResponse:
         for resource in changed:
             state.known[resource.name] = resource.version
+            if type_url == CLUSTER:
+                self._phases[resource.name] = _secondary(resource)
         for name in removed:
             state.known.pop(name, None)
         version = set_version(state.known.items())

@@ -15,9 +15,19 @@ The server serves only what is in the cache; this keeps the cache right (DESIGN.
   a node the store does not know gets the valid empty snapshot;
 - changes are debounced (`debounce` seconds after the first) so a burst of API calls is one
   rebuild; rebuilds run in a worker thread (store reads and translation are synchronous).
-Endpoints come from running tasks: a task whose Envoy container names a virtual node
-(APPMESH_RESOURCE_ARN / APPMESH_VIRTUAL_NODE_NAME) is an instance of that node at the task's
-address; it receives traffic while the task is RUNNING and not UNHEALTHY.
+Endpoints come from running tasks and from Cloud Map (`discovery.py`):
+- a task whose Envoy container names a virtual node (APPMESH_RESOURCE_ARN /
+  APPMESH_VIRTUAL_NODE_NAME) is an instance of that node at the task's address; it receives
+  traffic while the task is RUNNING and not UNHEALTHY;
+- a node with `awsCloudMap` discovery, or whose DNS hostname is a Cloud Map DNS name in the mesh
+  owner's account and region, has the matching Cloud Map instances too (one endpoint per
+  address; unhealthy when either source says so).
+A node whose instances Meshway can know (those two, or some ACTIVE task definition's Envoy names
+it) always has an entry in the view's endpoints, empty until instances exist, so its callers'
+cluster for it is EDS from the start and never changes type when the first instance comes
+(issue 5: Envoy cannot take an EDS ↔ DNS change while initialising). Other DNS nodes keep their
+DNS cluster. So task definition and Cloud Map changes touch the meshes of their account, as task
+changes do.
 """
 
 from __future__ import annotations
@@ -34,9 +44,11 @@ from typing import Any
 
 from meshway.model.appmesh.kinds import KINDS, KindName, parse_arn
 from meshway.model.ecs.tasks import ENI_ATTACHMENT
+from meshway.model.servicediscovery import records as sd
 from meshway.service.ecs.base import RUNNING_PHASE, TASK, TASK_DEFINITION, tasks_in
 from meshway.store.base import Change, Record, Store, Transaction
 from meshway.xds.cache import SnapshotCache
+from meshway.xds.discovery import CloudMap, cloud_map_endpoints, merge
 from meshway.xds.translate import Shared, build_snapshot
 from meshway.xds.translate.affected import affected_proxies, changed_refs, reverse_index
 from meshway.xds.view import Endpoint, MeshView, ProxyId
@@ -76,8 +88,13 @@ def mesh_of_key(key: str) -> tuple[MeshRef, ProxyId] | None:
 # -- which keys a change touches (pure) -----------------------------------------------------
 
 
+# Kinds whose changes touch every mesh of their account: where endpoints come from.
+_ACCOUNT_KINDS = frozenset({TASK, TASK_DEFINITION, sd.NAMESPACE, sd.SERVICE, sd.INSTANCE})
+
+
 def _touched(changes: Iterable[Change]) -> tuple[set[str], set[str]]:
-    """The mesh ARNs App Mesh changes touched, and the accounts task changes touched."""
+    """The mesh ARNs App Mesh changes touched, and the accounts that task, task definition and
+    Cloud Map changes touched (their keys are ARNs, or start with one)."""
     meshes: set[str] = set()
     accounts: set[str] = set()
     for change in changes:
@@ -85,7 +102,7 @@ def _touched(changes: Iterable[Change]) -> tuple[set[str], set[str]]:
             rid = parse_arn(change.key)
             if rid is not None:
                 meshes.add(MeshRef(rid.account, rid.region, rid.mesh).arn)
-        elif change.kind == TASK:
+        elif change.kind in _ACCOUNT_KINDS:
             accounts.add(change.key.split(":")[4] if change.key.count(":") >= 5 else "")
     return meshes, accounts
 
@@ -150,6 +167,53 @@ def task_endpoints(
     return found
 
 
+def named_nodes(definitions: Iterable[Mapping[str, Any]]) -> set[tuple[MeshRef, str]]:
+    """The virtual nodes the Envoy containers of ACTIVE task definitions name: nodes whose
+    instances will come from tasks."""
+    found = set()
+    for definition in definitions:
+        if definition.get("status") != "ACTIVE":
+            continue
+        _, _, _, region, account, _ = str(definition["taskDefinitionArn"]).split(":", 5)
+        for container in definition.get("containerDefinitions") or ():
+            named = node_of_container(container, {}, account, region)
+            if named is not None:
+                found.add(named)
+    return found
+
+
+def node_endpoints(
+    mesh: MeshRef,
+    records: Iterable[Mapping[str, Any]],
+    tasks: Mapping[tuple[MeshRef, str], list[Endpoint]],
+    named: set[tuple[MeshRef, str]],
+    cloud_map: CloudMap,
+) -> dict[str, tuple[Endpoint, ...]]:
+    """The endpoints of a mesh's nodes: an entry (maybe empty) for every node whose instances
+    Meshway can know, merged from tasks and Cloud Map."""
+    node_kind = KINDS[KindName.VIRTUAL_NODE].store_kind
+    mesh_spec: Mapping[str, Any] = {}
+    specs: dict[str, Mapping[str, Any]] = {}
+    for record in records:
+        data = (record.get("body") or {}).get("data") or {}
+        if record.get("kind") == KINDS[KindName.MESH].store_kind:
+            mesh_spec = data.get("spec") or {}
+        elif record.get("kind") == node_kind:
+            specs[str(data[KINDS[KindName.VIRTUAL_NODE].name_member])] = data.get("spec") or {}
+    found: dict[str, tuple[Endpoint, ...]] = {}
+    for (ref, node), endpoints in tasks.items():
+        if ref == mesh:
+            found[node] = tuple(endpoints)
+    for ref, node in named:
+        if ref == mesh:
+            found.setdefault(node, ())
+    for node, spec in specs.items():
+        mapped = cloud_map_endpoints(spec, mesh_spec, cloud_map)
+        if mapped is not None:
+            found[node] = merge(found.get(node, ()), mapped)
+    return found
+
+
 # -- reading the store -----------------------------------------------------------------------
 
 
@@ -178,14 +242,33 @@ def _live_tasks(tx: Transaction) -> list[tuple[Mapping[str, Any], Mapping[str, A
     return pairs
 
 
+def _cloud_map(tx: Transaction, account: str, region: str) -> CloudMap:
+    scope = sd.CloudMapScope(region=region, account=account)
+    namespaces = tx.find(sd.NAMESPACE, parent=scope.key)
+    services = [s for ns in namespaces for s in tx.find(sd.SERVICE, parent=ns.key)]
+    # NOTE: one query for every instance, not one per service: a thousand services cost one
+    # read (measured: 0.8 s → a few ms for 1,000 services' build).
+    keys = {s.key for s in services}
+    instances = [i for i in tx.find(sd.INSTANCE) if i.parent in keys] if keys else []
+    return CloudMap.of(
+        (r.body for r in namespaces), (r.body for r in services), (r.body for r in instances)
+    )
+
+
 def build_views(store: Store, meshes: Iterable[MeshRef]) -> dict[MeshRef, MeshView]:
     """One consistent read: the views of these meshes, with their endpoints."""
     with store.read() as tx:
-        endpoints = task_endpoints(_live_tasks(tx))
+        tasks = task_endpoints(_live_tasks(tx))
+        named = named_nodes(r.body for r in tx.find(TASK_DEFINITION))
+        cloud_maps: dict[tuple[str, str], CloudMap] = {}
         views = {}
         for mesh in meshes:
-            mine = {node: eps for (ref, node), eps in endpoints.items() if ref == mesh}
-            views[mesh] = MeshView.from_records(mesh.mesh, _records(tx, mesh), mine)
+            scope = (mesh.account, mesh.region)
+            if scope not in cloud_maps:
+                cloud_maps[scope] = _cloud_map(tx, *scope)
+            records = _records(tx, mesh)
+            mine = node_endpoints(mesh, records, tasks, named, cloud_maps[scope])
+            views[mesh] = MeshView.from_records(mesh.mesh, records, mine)
     return views
 
 

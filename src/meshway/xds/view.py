@@ -84,7 +84,9 @@ class MeshView:
 
     `endpoints` maps a virtual node name to its live instances. A node with Cloud Map discovery
     always gets an EDS cluster (absent = no instances yet); a node with DNS discovery gets an EDS
-    cluster when it has an entry here, else a DNS cluster on its hostname as App Mesh does.
+    cluster when it has an entry here, else a DNS cluster on its hostname as App Mesh does. The
+    sync gives an entry, empty until instances exist, to every node whose instances Meshway can
+    know (sync.py), so a caller's cluster never changes type when the first instance comes.
     """
 
     mesh: str

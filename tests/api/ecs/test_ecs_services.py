@@ -57,8 +57,7 @@ def seeded(ecs: Any) -> dict[str, Any]:
 def test_create_service_stores_ecs_defaults_and_one_primary_deployment(
     ecs: Any, seeded: dict[str, Any]
 ) -> None:
-    registries = [{"registryArn": "arn:aws:servicediscovery:us-west-2:1:service/srv-1"}]
-    service = create(ecs, serviceRegistries=registries, healthCheckGracePeriodSeconds=15)
+    service = create(ecs, healthCheckGracePeriodSeconds=15)
     assert service["status"] == "ACTIVE"
     assert service["serviceArn"].endswith(":service/default/web")
     assert service["clusterArn"].endswith(":cluster/default")
@@ -67,7 +66,7 @@ def test_create_service_stores_ecs_defaults_and_one_primary_deployment(
     assert service["launchType"] == "EC2"
     assert service["schedulingStrategy"] == "REPLICA"
     assert service["deploymentController"] == {"type": "ECS"}
-    assert service["serviceRegistries"] == registries
+    assert service["serviceRegistries"] == []
     assert service["healthCheckGracePeriodSeconds"] == 15
     assert service["deploymentConfiguration"] == {
         "deploymentCircuitBreaker": {"enable": False, "rollback": False},

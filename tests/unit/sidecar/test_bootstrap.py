@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 from envoy.config.bootstrap.v3 import bootstrap_pb2
-from envoy.config.trace.v3 import xray_pb2, zipkin_pb2  # noqa: F401 (Any types in the bootstrap)
+from envoy.config.metrics.v3 import stats_pb2  # noqa: F401 (Any types in the bootstrap)
+from envoy.config.trace.v3 import datadog_pb2, xray_pb2, zipkin_pb2  # noqa: F401
 from envoy.extensions.access_loggers.file.v3 import file_pb2  # noqa: F401
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401
 from google.protobuf import json_format
@@ -47,6 +48,24 @@ CASES = {
         "ENABLE_ENVOY_JAEGER_TRACING": "true",
         "ENABLE_ENVOY_STATS_TAGS": "true",
         "MESHWAY_XDS_DELTA": "1",
+    },
+    "xray-named-daemon-address": {
+        **SEED,
+        "ENABLE_ENVOY_XRAY_TRACING": "1",
+        "AWS_XRAY_DAEMON_ADDRESS": "198.18.0.9:2002",
+        "XRAY_SEGMENT_NAME": "front-door",
+    },
+    "datadog-dogstatsd": {
+        **SEED,
+        "ENABLE_ENVOY_DATADOG_TRACING": "1",
+        "DATADOG_TRACER_PORT": "8127",
+        "ENABLE_ENVOY_DOG_STATSD": "1",
+        "STATSD_PORT": "8135",
+    },
+    "dogstatsd-socket": {
+        **SEED,
+        "ENABLE_ENVOY_DOG_STATSD": "1",
+        "STATSD_SOCKET_PATH": "/var/run/datadog/dsd.socket",
     },
 }
 
@@ -143,3 +162,49 @@ def test_the_real_envoy_accepts_the_bootstrap(name: str, tmp_path: Path) -> None
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_sampling_rate_goes_to_a_manifest_file_of_this_agents_own(tmp_path: Path) -> None:
+    from meshway.sidecar import envoy as agent
+
+    settings = settings_from_env(
+        {**SEED, "ENABLE_ENVOY_XRAY_TRACING": "1", "XRAY_SAMPLING_RATE": "1"}, default_xds=XDS
+    )
+    written, path = agent.write_sampling_rules(settings)
+    try:
+        assert path and path != bootstrap.XRAY_SAMPLING_RULES  # /tmp is shared between tasks
+        assert json.loads(Path(path).read_text()) == {
+            "version": 2,
+            "default": {"fixed_target": 1, "rate": 1.0},
+            "rules": [],
+        }
+        tracer = build(written)["tracing"]["http"]["typed_config"]
+        assert tracer["sampling_rule_manifest"] == {"filename": path}
+    finally:
+        Path(path).unlink()
+
+
+def test_a_given_manifest_or_the_default_rate_writes_no_rules_file() -> None:
+    from meshway.sidecar import envoy as agent
+
+    xray = {**SEED, "ENABLE_ENVOY_XRAY_TRACING": "1"}
+    given = {**xray, "XRAY_SAMPLING_RATE": "1", "XRAY_SAMPLING_RULE_MANIFEST": "/m.json"}
+    for env in (xray, {**xray, "XRAY_SAMPLING_RATE": "0.05"}, given):
+        settings = settings_from_env(env, default_xds=XDS)
+        assert agent.write_sampling_rules(settings) == (settings, "")
+
+
+def test_the_xray_tracer_names_the_segment_after_mesh_and_node_with_app_mesh_fields() -> None:
+    env = {**SEED, "ENABLE_ENVOY_XRAY_TRACING": "1"}
+    tracer = build(settings_from_env(env, default_xds=XDS))["tracing"]["http"]
+    assert tracer["name"] == "envoy.tracers.xray"
+    config = tracer["typed_config"]
+    assert config["segment_name"] == "meshName/virtualNodeName"
+    assert config["daemon_endpoint"] == {
+        "address": "127.0.0.1", "port_value": 2000, "protocol": "UDP"
+    }  # fmt: skip
+    assert config["segment_fields"] == {
+        "origin": "AWS::AppMesh::Proxy",
+        "aws": {"app_mesh": {"mesh_name": "meshName", "virtual_node_name": "virtualNodeName"}},
+    }
+    assert "sampling_rule_manifest" not in config  # Envoy's own default: 1/s + 5%

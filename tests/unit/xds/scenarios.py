@@ -15,6 +15,7 @@ from typing import Any
 
 from meshway.model.appmesh.kinds import KINDS, KindName
 from meshway.model.appmesh.rules import with_defaults
+from meshway.xds.discovery import CloudMap, cloud_map_endpoints
 from meshway.xds.view import Endpoint, MeshView, ProxyId
 
 Spec = dict[str, Any]
@@ -625,6 +626,60 @@ def gateway() -> Mesh:
 GATEWAY = ProxyId(mesh="demo", kind=KindName.VIRTUAL_GATEWAY, name="ingress-gw")
 
 
+def cloud_map_instance(ip: str, family: str, health: str = "HEALTHY") -> Spec:
+    return {
+        "Id": f"task-{ip}",
+        "ServiceId": "srv-colors",
+        "HealthStatus": health,
+        "Attributes": {
+            "AWS_INSTANCE_IPV4": ip,
+            "AWS_INSTANCE_PORT": "8080",  # not used: App Mesh takes the listener port
+            "ECS_TASK_DEFINITION_FAMILY": family,
+        },
+    }
+
+
+def cloud_map() -> Mesh:
+    """Issue 8: two task families in one Cloud Map service `colors.apps.local`; `blue` selects
+    its family with an attribute filter (one blue instance UNHEALTHY), `everyone` names the
+    service by its DNS name with responseType ENDPOINTS, `unknown` by a name Cloud Map does not
+    answer (a DNS cluster)."""
+    mesh = Mesh()
+    family = {"key": "ECS_TASK_DEFINITION_FAMILY", "value": "blue"}
+    selector = {"namespaceName": "apps.local", "serviceName": "colors", "attributes": [family]}
+    blue = {"awsCloudMap": selector}
+    mesh.node("blue", {"listeners": [http_listener()], "serviceDiscovery": blue})
+    everyone = {"dns": {"hostname": "colors.apps.local", "responseType": "ENDPOINTS"}}
+    mesh.node("everyone", {"listeners": [http_listener(9090)], "serviceDiscovery": everyone})
+    unknown = dns("db.example.com")
+    mesh.node("unknown", {"listeners": [http_listener()], "serviceDiscovery": unknown})
+    for name in ("blue", "everyone", "unknown"):
+        mesh.service(f"{name}.apps.local", {"provider": {"virtualNode": {"virtualNodeName": name}}})
+    mesh.node(
+        "front",
+        {
+            "listeners": [http_listener()],
+            "serviceDiscovery": dns("front.apps.local"),
+            "backends": [backend(f"{name}.apps.local") for name in ("blue", "everyone", "unknown")],
+        },
+    )
+    directory = CloudMap.of(
+        [{"Id": "ns-apps", "Name": "apps.local", "Type": "DNS_PRIVATE"}],
+        [{"Id": "srv-colors", "Name": "colors", "NamespaceId": "ns-apps"}],
+        [
+            cloud_map_instance("198.18.0.11", "blue"),
+            cloud_map_instance("198.18.0.12", "blue", "UNHEALTHY"),
+            cloud_map_instance("198.18.0.21", "green"),
+        ],
+    )
+    view = mesh.view()
+    for name, spec in view.virtual_nodes.items():
+        found = cloud_map_endpoints(spec, view.mesh_spec, directory)
+        if found is not None:
+            mesh.endpoints[name] = list(found)
+    return mesh
+
+
 SCENARIOS: dict[str, tuple[Callable[[], Mesh], ProxyId]] = {
     "seed-front": (seed, FRONT),
     "seed-colorteller-white": (seed, WHITE),
@@ -641,4 +696,5 @@ SCENARIOS: dict[str, tuple[Callable[[], Mesh], ProxyId]] = {
     "providers-tcp-target": (providers, DB),
     "gateway": (gateway, GATEWAY),
     "no-listeners": (lonely, ProxyId(mesh="demo", kind=KindName.VIRTUAL_NODE, name="lonely")),
+    "cloud-map": (cloud_map, FRONT),
 }

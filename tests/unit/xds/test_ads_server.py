@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from envoy.config.cluster.v3 import cluster_pb2
 
 from meshway.xds.cache import SnapshotCache
 from meshway.xds.server import XdsServer
@@ -349,3 +350,89 @@ async def test_delta_a_reconnect_with_current_versions_gets_empty_answers(
         assert list((await again.receive()).resources) == []
     finally:
         await again.close()
+
+
+# -- issue 5: no init-phase change while Envoy initialises its clusters ------------------------
+
+
+def dns_backend() -> Snapshot:
+    """`one_backend` with cds_a a LOGICAL_DNS cluster (initialised in Envoy's first phase)."""
+    eds = one_backend().resources
+    cluster = cluster_pb2.Cluster(name="cds_a", type=cluster_pb2.Cluster.LOGICAL_DNS)
+    endpoint = cluster.load_assignment.endpoints.add().lb_endpoints.add().endpoint
+    endpoint.address.socket_address.address = "cds-a.demo.local"
+    endpoint.address.socket_address.port_value = 9001
+    return Snapshot.of([cluster, *eds[LISTENER].values(), *eds[ROUTE].values()])
+
+
+def cluster_types(response: Any) -> dict[str, int]:
+    out = {}
+    for item in response.resources:
+        cluster = cluster_pb2.Cluster()
+        getattr(item, "resource", item).Unpack(cluster)
+        out[cluster.name] = cluster.type
+    return out
+
+
+async def test_a_cluster_turning_eds_waits_until_the_proxy_asks_for_listeners(
+    xds: XdsServer, client: AdsClient
+) -> None:
+    xds.cache.set_snapshot(NODE, dns_backend())
+    client.request(CLUSTER)
+    first = await client.receive()
+    client.ack(first)
+    xds.cache.set_snapshot(NODE, one_backend())  # the target's first task started
+    assert await client.nothing()  # Envoy may still be resolving cds_a: no phase change now
+    client.request(LISTENER)  # only once "cm init: all clusters initialized"
+    second = await client.receive()
+    assert cluster_types(second) == {"cds_a": cluster_pb2.Cluster.EDS}
+
+
+async def test_other_cluster_changes_are_not_held_while_the_proxy_initialises(
+    xds: XdsServer, client: AdsClient
+) -> None:
+    xds.cache.set_snapshot(NODE, dns_backend())
+    client.request(CLUSTER)
+    client.ack(await client.receive())
+    both = [*dns_backend().resources[CLUSTER].values(), res.cluster("cds_b")]
+    xds.cache.set_snapshot(
+        NODE, Snapshot.of([*both, res.endpoints("cds_b", [9002]), *one_backend_routing()])
+    )
+    second = await client.receive()
+    assert cluster_types(second) == {
+        "cds_a": cluster_pb2.Cluster.LOGICAL_DNS,
+        "cds_b": cluster_pb2.Cluster.EDS,
+    }
+
+
+def one_backend_routing() -> list[Any]:
+    resources = one_backend().resources
+    return [*resources[LISTENER].values(), *resources[ROUTE].values()]
+
+
+async def test_after_initialisation_a_cluster_changes_type_at_once(
+    xds: XdsServer, client: AdsClient
+) -> None:
+    xds.cache.set_snapshot(NODE, dns_backend())
+    client.request(CLUSTER)
+    client.ack(await client.receive())
+    client.request(LISTENER)
+    client.ack(await client.receive())
+    client.request(ROUTE, [res.ROUTE_NAME])
+    client.ack(await client.receive(), [res.ROUTE_NAME])
+    xds.cache.set_snapshot(NODE, one_backend())
+    assert cluster_types(await client.receive()) == {"cds_a": cluster_pb2.Cluster.EDS}
+
+
+async def test_delta_a_cluster_turning_eds_waits_until_the_proxy_asks_for_listeners(
+    xds: XdsServer, delta: AdsClient
+) -> None:
+    xds.cache.set_snapshot(NODE, dns_backend())
+    delta.delta_request(CLUSTER)
+    delta.ack(await delta.receive())
+    xds.cache.set_snapshot(NODE, one_backend())
+    assert await delta.nothing()
+    delta.delta_request(LISTENER)
+    second = await delta.receive()
+    assert second.type_url == CLUSTER
+    assert cluster_types(second) == {"cds_a": cluster_pb2.Cluster.EDS}

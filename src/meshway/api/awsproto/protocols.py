@@ -179,7 +179,7 @@ class Json11Protocol:
         return Encoded(200, {"content-type": JSON_11}, orjson.dumps(body))
 
     def encode_error(self, error: AwsError, status: int) -> Encoded:
-        body = {"__type": error.code, "message": error.message}
+        body = {**error.fields, "__type": error.code, "message": error.message}
         return Encoded(status, {"content-type": JSON_11}, orjson.dumps(body))
 
 

@@ -32,6 +32,7 @@ from meshway.service.ecs.base import (
     task_record,
     tasks_in,
 )
+from meshway.service.ecs.registries import sync_task
 from meshway.store.base import Record, Transaction
 
 _WAITING = frozenset({TaskStatus.PROVISIONING, TaskStatus.PENDING})
@@ -106,7 +107,8 @@ class RuntimeOps(EcsBase):
                 raise TaskStateError(f"no task {task_arn}")
             if record.body.get("_runtime") != runtime_id:
                 raise TaskStateError(f"task {task_arn} is not claimed by runtime {runtime_id!r}")
-            body = apply_report(record.body, report, self._clock.now())
+            now = self._clock.now()
+            body = sync_task(tx, apply_report(record.body, report, now), now)
             if body != record.body:
                 _put(tx, record, body)
             return body

@@ -36,6 +36,7 @@ from meshway.service.ecs.base import (
     host_instance_arn,
     task_record,
 )
+from meshway.service.ecs.registries import sync_task
 from meshway.service.ecs.services import ServiceOps, service_record, service_tasks
 from meshway.service.ecs.tasks import TaskOps
 from meshway.store.base import Record, Transaction
@@ -128,7 +129,7 @@ class SchedulingOps(ServiceOps, TaskOps):
         task = request_stop(record.body, StopCode.SERVICE_SCHEDULER_INITIATED, reason, now)
         if "_runtime" not in task:  # never claimed: nothing runs, nothing to tear down
             task = apply_report(task, TaskReport(last_status=TaskStatus.STOPPED), now)
-        tx.put(task_record(record.parent, task))
+        tx.put(task_record(record.parent, sync_task(tx, task, now)))
 
     def _start_for_service(self, tx: Transaction, body: Mapping[str, Any], deployment: str) -> str:
         """One task of `deployment`, launched as RunTask launches it."""

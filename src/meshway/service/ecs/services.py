@@ -48,6 +48,7 @@ from meshway.service.ecs.base import (
     scope_of,
 )
 from meshway.service.ecs.launch import check_launch, fingerprint, resolve_for_launch
+from meshway.service.ecs.registries import DEPLOYMENT_REGISTRIES, check_registries
 from meshway.service.ecs.service_input import (
     DAEMON_COUNT,
     NOT_IDEMPOTENT,
@@ -126,6 +127,9 @@ class ServiceOps(EcsBase):
             cluster_record = active_cluster(tx, scope, cluster, store=True)
             definition = resolve_for_launch(tx, scope, task_definition)
             check_launch(definition.body, members)
+            registries = check_registries(
+                tx, members.get("service_registries") or (), definition.body
+            )
             arn = service_arn(scope, cluster_record.name, service_name)
             existing = tx.get(SERVICE, arn)
             if existing is not None and existing.body["status"] != INACTIVE:
@@ -141,7 +145,7 @@ class ServiceOps(EcsBase):
                 definition=definition,
                 strategy=strategy,
                 config=config,
-                members=members,
+                members={**members, "service_registries": registries},
             )
             tx.put(service_record(body))
             if client_token:
@@ -195,6 +199,7 @@ class ServiceOps(EcsBase):
             "_tasks": {},
         }
         body.update(options(members))
+        body["deployments"][0][DEPLOYMENT_REGISTRIES] = body["serviceRegistries"]
         return body
 
     def update_service(
@@ -238,10 +243,21 @@ class ServiceOps(EcsBase):
             check_launch(
                 definition.body, {"network_configuration": launch.get("networkConfiguration")}
             )
+        registries_before = body.get("serviceRegistries") or []
+        if members.get("service_registries") is not None:
+            members = {
+                **members,
+                "service_registries": check_registries(
+                    tx, members["service_registries"], definition.body
+                ),
+            }
         body.update(options(members))
-        changed = definition.key != primary["taskDefinition"] or launch != {
-            k: primary[k] for k in LAUNCH_KEYS if k in primary
-        }
+        # ECS starts new tasks when the registries change (UpdateService documentation).
+        changed = (
+            definition.key != primary["taskDefinition"]
+            or launch != {k: primary[k] for k in LAUNCH_KEYS if k in primary}
+            or body.get("serviceRegistries", []) != registries_before
+        )
         if changed or members.get("force_new_deployment"):
             self._deploy(body, definition.key, launch)
         body["deployments"][0]["desiredCount"] = body["desiredCount"]
@@ -260,6 +276,7 @@ class ServiceOps(EcsBase):
             launch=launch,
             now=now,
         )
+        deployment[DEPLOYMENT_REGISTRIES] = list(body.get("serviceRegistries") or [])
         body["deployments"].insert(0, deployment)
         body["taskDefinition"] = definition
         for key in LAUNCH_KEYS:

@@ -49,6 +49,7 @@ from meshway.service.ecs.base import (
     tasks_in,
 )
 from meshway.service.ecs.launch import fingerprint, placement, prepare, recall, token_scope
+from meshway.service.ecs.registries import sync_task
 from meshway.store.base import Record, Transaction, iter_all
 
 MAX_COUNT = 10
@@ -188,6 +189,7 @@ class TaskOps(EcsBase):
                 )
                 if "_runtime" not in body:  # never claimed: nothing runs, nothing to tear down
                     body = apply_report(body, TaskReport(last_status=TaskStatus.STOPPED), now)
+                body = sync_task(tx, body, now)
                 tx.put(task_record(record.parent, body))
         return {"task": public_task(body, tags=True)}
 

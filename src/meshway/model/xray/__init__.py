@@ -1,0 +1,1 @@
+"""X-Ray: segment documents, traces, filter expressions and the service graph (pure)."""
