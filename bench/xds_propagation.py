@@ -4,11 +4,15 @@ resources through boto3, three tasks of the seed's shape with the built-in Envoy
 (back-v1, back-v2 and front), plus N simulated ADS clients (a second process; each a distinct
 virtual node with the same backend, subscribing and ACKing as Envoy does).
 
-One route flips its weights 100/0 → 0/100. Measured: time from the UpdateRoute call to each
-affected proxy's RDS ACK (server-side `ackedAt` in GET /meshway/proxies, p50/p99/max), from the
-API response to the front task's first response from back-v2 (its load loop timestamps every
-response), the server's RSS per connected client (after the clients synced, minus before they
-connected), and the initial sync time. Needs root. Prints a table, writes
+One route flips its weights 100/0 ↔ 0/100, `--flips` times (2 s apart). Measured per flip:
+time from the UpdateRoute call to each affected proxy's RDS ACK (server-side `ackedAt` in GET
+/meshway/proxies, read once the ACKs are in, so the listing does not compete with the push),
+to the last affected proxy's ACK (scripted clients and the real Envoy: "every affected proxy
+ACKed"), and from the API response to the front task's first response from the new target
+(its load loop timestamps every response); p50/p99/max over all flips. Also the server's RSS
+per connected client (after the clients synced, minus before they connected), the initial
+sync time and the machine's load average. `--profile` samples the server with py-spy during
+the flips; `--keep-log` keeps the server logs (the sync logs each rebuild's timings). Needs root. Prints a table, writes
 bench/results/xds_propagation.json. Goals: p99 ≤ 100 ms at 1,000 clients, ≤ 1 MB per client,
 traffic shifted ≤ 50 ms after the API call returns.
 """
@@ -37,6 +41,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from tests.conftest import ServerProcess, free_port, make_client  # noqa: E402
 
+from meshway.xds.credentials import ProxyCredentials  # noqa: E402
+
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
 AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-local"]}}
@@ -44,6 +50,8 @@ HTTP_9080 = [{"portMapping": {"port": 9080, "protocol": "http"}}]
 SERVICE = "back.demo.local"
 SEED = ROOT / "tests" / "data" / "seed" / "appmesh-task-definition.json"
 PER_MESH = 190  # App Mesh allows 200 virtual nodes per mesh; 1,000 clients need 6 meshes
+FLIP_GAP_S = 2.0  # seconds from one update-route to the next
+FIRST_LOOK_S = 1.0  # seconds after a call before the proxies list is read
 
 LOAD = r"""
 import json, sys, time, urllib.request
@@ -92,14 +100,14 @@ def rds_names(response):
                         out.add(m.rds.route_config_name)
     return sorted(out)
 
-async def client(target, node_id, account, region, ready):
+async def client(target, node_id, account, region, ready, token):
     channel = grpc.aio.insecure_channel(target)
     stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
     out = asyncio.Queue()
     async def requests():
         while True:
             yield await out.get()
-    call = stub.StreamAggregatedResources(requests())
+    call = stub.StreamAggregatedResources(requests(), metadata=(("x-meshway-proxy-credential", token),))
     meta = struct_pb2.Struct(); meta.update({"aws.appmesh.account": account})
     node = base_pb2.Node(id=node_id, metadata=meta, locality=base_pb2.Locality(region=region))
     out.put_nowait(discovery_pb2.DiscoveryRequest(type_url=CDS, node=node))
@@ -133,9 +141,10 @@ def mesh_of(i):
     return "demo" if i < PER_MESH else f"demo{i // PER_MESH}"
 
 async def main(target, count, account, region):
+    tokens = sys.stdin.read().split()
     loop = asyncio.get_running_loop()
     readies = [loop.create_future() for _ in range(count)]
-    tasks = [asyncio.create_task(client(target, f"mesh/{mesh_of(i)}/virtualNode/n{i}", account, region, readies[i]))
+    tasks = [asyncio.create_task(client(target, f"mesh/{mesh_of(i)}/virtualNode/n{i}", account, region, readies[i], tokens[i]))
              for i in range(count)]
     await asyncio.gather(*readies)
     print("synced", flush=True)
@@ -148,6 +157,13 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]))
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    return {"n": len(values), "p50": round(statistics.median(values), 1),
+            "p99": round(pct(values, 0.99), 1), "max": round(max(values), 1)}  # fmt: skip
 
 
 def weights(v1: int, v2: int) -> dict[str, Any]:
@@ -169,6 +185,18 @@ def proxies(server: ServerProcess) -> list[dict[str, Any]]:
 
 def mesh_of(i: int) -> str:
     return "demo" if i < PER_MESH else f"demo{i // PER_MESH}"
+
+
+def tokens(data_dir: Path, clients: int) -> list[str]:
+    """Each scripted client's proxy credential (issue 9: every ADS stream needs one)."""
+    credentials = ProxyCredentials.load(data_dir)
+    return [
+        credentials.mint(
+            subject=f"external/bench-n{i}",
+            node=f"arn:aws:appmesh:{REGION}:{ACCOUNT}:mesh/{mesh_of(i)}/virtualNode/n{i}",
+        )
+        for i in range(clients)
+    ]
 
 
 def create_mesh(appmesh: Any, mesh: str, callers: list[str]) -> None:
@@ -224,7 +252,9 @@ def wait_running(ecs: Any, arns: list[str]) -> None:
     raise TimeoutError(arns)
 
 
-def one_run(clients: int, folder: Path) -> dict[str, Any]:
+def one_run(
+    clients: int, folder: Path, flips: int, profile: Path | None, keep_log: Path | None
+) -> dict[str, Any]:
     programs = folder / "programs"
     programs.mkdir(parents=True)
     folder.chmod(0o755)
@@ -252,54 +282,110 @@ def one_run(clients: int, folder: Path) -> dict[str, Any]:
         started = time.monotonic()
         sim = subprocess.Popen(
             [sys.executable, "-c", CLIENTS, xds, str(clients), ACCOUNT, REGION, str(PER_MESH)],
-            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         )  # fmt: skip
-        assert sim.stdout is not None
+        assert sim.stdout is not None and sim.stdin is not None
+        sim.stdin.write("\n".join(tokens(server.data_dir, clients)))
+        sim.stdin.close()
         assert sim.stdout.readline().strip() == "synced"
         sync_s = time.monotonic() - started
         time.sleep(1.0)
         after = rss_kib(server.process.pid)
         netns = "mw-" + arns[2].rsplit("/", 1)[-1][:12]
+        load_s = 2.0 + flips * FLIP_GAP_S
         load = subprocess.Popen(
-            ["ip", "netns", "exec", netns, "/usr/bin/python3", "-c", LOAD, f"http://{SERVICE}:9080/", "3"],
+            ["ip", "netns", "exec", netns, "/usr/bin/python3", "-c", LOAD, f"http://{SERVICE}:9080/", str(load_s)],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(1.0)
-        before_acks = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in proxies(server)}
+        spy = None
+        if profile is not None:
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.process.pid), "--rate", "200",
+                 "--format", "speedscope", "--output", str(profile), "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(1.0)
         affected = min(clients, PER_MESH)  # the route is in mesh demo
-        called = time.time()
-        appmesh.update_route(meshName="demo", virtualRouterName="back", routeName="split",
-                             spec=weights(0, 100))  # fmt: skip
-        returned = time.time()
-        deadline = time.monotonic() + 30
-        while True:
-            now = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in proxies(server)}
-            acked = {n: t for n, t in now.items() if t and t != before_acks.get(n) and t >= called}
-            if len(acked) >= affected + 1 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        log = json.loads(load.communicate(timeout=30)[0])
+        flip_rows = []
+        acks_before = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in proxies(server)}
+        for flip in range(flips):
+            to_v2 = flip % 2 == 0
+            flip_started = time.monotonic()
+            called = time.time()
+            appmesh.update_route(meshName="demo", virtualRouterName="back", routeName="split",
+                                 spec=weights(0, 100) if to_v2 else weights(100, 0))  # fmt: skip
+            returned = time.time()
+            # NOTE: /meshway/proxies lists every proxy; polling it while the push runs would
+            # compete with the push for the server's CPU, so it is read once the ACKs are in.
+            time.sleep(max(0.0, flip_started + FIRST_LOOK_S - time.monotonic()))
+            deadline = time.monotonic() + 30
+            while True:
+                now = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in proxies(server)}
+                acked = {
+                    n: t for n, t in now.items() if t and t != acks_before.get(n) and t >= called
+                }
+                if len(acked) >= affected + 1 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.25)
+            acks_before = now
+            flip_rows.append(
+                {
+                    "called": called,
+                    "returned": returned,
+                    "to": "back-v2" if to_v2 else "back-v1",
+                    "acked": acked,
+                }
+            )
+            time.sleep(max(0.0, flip_started + FLIP_GAP_S - time.monotonic()))
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+        log = json.loads(load.communicate(timeout=60)[0])
         sim.send_signal(signal.SIGKILL)
         sim.wait()
     finally:
         server.stop(signal.SIGTERM, timeout=60)
-    latencies = [
-        (t - called) * 1000 for n, t in acked.items() if n.startswith("mesh/demo/virtualNode/n")
-    ]
-    unaffected = [n for n in acked if not n.startswith("mesh/demo/")]
-    first_v2 = min(t for t, app_name in log if app_name == "back-v2")
+        if keep_log is not None:
+            for found in folder.glob("server-*.log"):
+                keep_log.write_bytes(found.read_bytes())
+    latencies: list[float] = []  # every (flip, affected scripted client) pair
+    all_acked: list[float] = []  # per flip: until the last affected proxy (Envoy included) ACKed
+    envoy_acks: list[float] = []
+    shifts: list[float] = []
+    missing = 0
+    unaffected = 0
+    for row in flip_rows:
+        called, acked = row["called"], row["acked"]
+        mine = [
+            (t - called) * 1000 for n, t in acked.items() if n.startswith("mesh/demo/virtualNode/n")
+        ]
+        latencies += mine
+        missing += affected - len(mine)
+        unaffected += sum(1 for n in acked if not n.startswith("mesh/demo/"))
+        envoy = [
+            (t - called) * 1000 for n, t in acked.items() if n == "mesh/demo/virtualNode/front"
+        ]
+        envoy_acks += envoy
+        if mine and envoy:
+            all_acked.append(max(mine + envoy))
+        moved = [t for t, app_name in log if app_name == row["to"] and t >= row["returned"]]
+        if moved:
+            shifts.append((min(moved) - row["returned"]) * 1000)
     errors = sum(1 for _, app_name in log if app_name == "error")
     return {
         "clients": clients,
         "affected": affected,
-        "acked": len(latencies),
-        "unaffected_that_got_a_push": len(unaffected),
+        "flips": flips,
+        "acks_missing": missing,
+        "unaffected_that_got_a_push": unaffected,
         "initial_sync_s": round(sync_s, 2),
         "server_rss_per_client_kib": round((after - before) / max(clients, 1), 1),
-        "api_call_ms": round((returned - called) * 1000, 1),
-        "call_to_ack_ms": {"p50": round(statistics.median(latencies), 1),
-                           "p99": round(pct(latencies, 0.99), 1), "max": round(max(latencies), 1)},
-        "api_return_to_shifted_traffic_ms": round((first_v2 - returned) * 1000, 1),
+        "api_call_ms": summary([(r["returned"] - r["called"]) * 1000 for r in flip_rows]),
+        "call_to_ack_ms": summary(latencies),
+        "call_to_all_acked_ms": summary(all_acked),
+        "call_to_envoy_ack_ms": summary(envoy_acks),
+        "api_return_to_shifted_traffic_ms": summary(shifts),
         "failed_requests": errors,
         "requests": len(log),
     }  # fmt: skip
@@ -308,22 +394,44 @@ def one_run(clients: int, folder: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--flips", type=int, default=30, help="update-route calls per run")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy speedscope file prefix (server, during the flips)"
+    )
+    parser.add_argument("--keep-log", type=Path, help="copy the server logs to this folder")
+    parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
     args = parser.parse_args()
     rows = []
+    load_before = os.getloadavg()
     for count in args.clients:
         with tempfile.TemporaryDirectory(prefix="meshway-prop-", dir="/tmp") as tmp:
-            rows.append(one_run(count, Path(tmp)))
-    print("clients  affected  sync s  KiB/client  API ms  ACK p50  p99  max (ms)  shift ms  failed")
+            profile = Path(f"{args.profile}-{count}.json") if args.profile else None
+            keep = args.keep_log / f"server-{count}.log" if args.keep_log else None
+            rows.append(one_run(count, Path(tmp), args.flips, profile, keep))
+    load_after = os.getloadavg()
+    print(
+        "clients  affected  flips  sync s  KiB/client  API ms p50  ACK p50  p99  all-ACKed p50  p99  Envoy ACK p50  shift p50  p99 (ms)  failed"
+    )
     for r in rows:
-        ack = r["call_to_ack_ms"]
+        ack, every, envoy, shift = (r["call_to_ack_ms"], r["call_to_all_acked_ms"],
+                                    r["call_to_envoy_ack_ms"], r["api_return_to_shifted_traffic_ms"])  # fmt: skip
         print(
-            f"{r['clients']:7d}  {r['acked']:8d}  {r['initial_sync_s']:6.2f}  {r['server_rss_per_client_kib']:10.1f}"
-            f"  {r['api_call_ms']:6.1f}  {ack['p50']:7.1f}  {ack['p99']:5.1f}  {ack['max']:5.1f}"
-            f"  {r['api_return_to_shifted_traffic_ms']:8.1f}  {r['failed_requests']}/{r['requests']}"
+            f"{r['clients']:7d}  {r['affected']:8d}  {r['flips']:5d}  {r['initial_sync_s']:6.2f}  {r['server_rss_per_client_kib']:10.1f}"
+            f"  {r['api_call_ms'].get('p50', 0):10.1f}  {ack.get('p50', 0):7.1f}  {ack.get('p99', 0):5.1f}"
+            f"  {every.get('p50', 0):13.1f}  {every.get('p99', 0):5.1f}  {envoy.get('p50', 0):13.1f}"
+            f"  {shift.get('p50', 0):9.1f}  {shift.get('p99', 0):5.1f}  {r['failed_requests']}/{r['requests']}"
+            f"  (missing ACKs {r['acks_missing']})"
         )
+    print(
+        f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} ({os.cpu_count()} CPUs)"
+    )
+    if args.no_save:
+        return
     out = ROOT / "bench" / "results" / "xds_propagation.json"
     out.parent.mkdir(exist_ok=True)
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
+               "load_average_1m_before": round(load_before[0], 2),
+               "load_average_1m_after": round(load_after[0], 2)}  # fmt: skip
     out.write_text(json.dumps({"machine": machine, "runs": rows}, indent=2))
 
 

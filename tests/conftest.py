@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite golden files")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """Async tests (`pytest.mark.anyio`) run on asyncio, as the server does."""
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+async def _one_event_loop(anyio_backend: str) -> AsyncIterator[None]:
+    """Held for the session, so every async test runs on one event loop (anyio keeps its test
+    runner while any fixture leases it). grpc.aio's completion queue dispatches to the loop a
+    call was made on; with a loop per test, a late event of an earlier test's call reached its
+    closed loop and failed a later test with "Event loop is closed" (about one run in five)."""
+    yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if item.get_closest_marker("anyio") is not None and names is not None:
+            names.insert(0, "_one_event_loop")  # a usefixtures marker added here comes too late
 
 
 def free_port() -> int:

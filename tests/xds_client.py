@@ -1,9 +1,14 @@
-"""A scripted ADS client (grpc.aio) for driving the xDS server the way Envoy does, by hand."""
+"""A scripted ADS client (grpc.aio) for driving the xDS server the way Envoy does, by hand.
+
+Meshway's xDS server wants a proxy credential (xds/credentials.py): pass `credential`, a token
+or a function of the node (tests/xds_credentials.py makes one from a server's data directory);
+the stream opens with the first request, so a test may still change `client.node` before it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -11,22 +16,34 @@ from envoy.config.core.v3 import base_pb2
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 from google.rpc import status_pb2
 
+from meshway.xds.credentials import HEADER
 from meshway.xds.snapshot import CLUSTER, ENDPOINT, LISTENER, ROUTE
 
 __all__ = ["CLUSTER", "ENDPOINT", "LISTENER", "ROUTE", "AdsClient"]
 
 
+Credential = str | Callable[[base_pb2.Node], str] | None
+
+
 class AdsClient:
-    def __init__(self, target: str, node_id: str, *, delta: bool = False) -> None:
+    def __init__(
+        self, target: str, node_id: str, *, delta: bool = False, credential: Credential = None
+    ) -> None:
         self.channel = grpc.aio.insecure_channel(target)
         self.node = base_pb2.Node(id=node_id, cluster=node_id)
         self.delta = delta
+        self.credential = credential
         self._out: asyncio.Queue[Any] = asyncio.Queue()
         self._first = True
-        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(self.channel)
-        method = stub.DeltaAggregatedResources if delta else stub.StreamAggregatedResources
-        self.call = method(self._requests())
+        self.call: Any = None
         self._in: asyncio.Queue[Any] = asyncio.Queue()
+
+    def _start(self) -> None:
+        token = self.credential(self.node) if callable(self.credential) else self.credential
+        metadata = () if token is None else ((HEADER, token),)
+        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(self.channel)
+        method = stub.DeltaAggregatedResources if self.delta else stub.StreamAggregatedResources
+        self.call = method(self._requests(), metadata=metadata)
         # NOTE: cancelling a pending grpc.aio read cancels the whole call, so one task reads.
         self._reader = asyncio.ensure_future(self._read())
 
@@ -49,6 +66,7 @@ class AdsClient:
         if self._first:
             request.node.CopyFrom(self.node)
             self._first = False
+            self._start()
 
     def request(
         self,
@@ -117,7 +135,8 @@ class AdsClient:
 
     async def close(self) -> None:
         self._out.put_nowait(None)
-        self.call.cancel()
-        self._reader.cancel()
-        await asyncio.gather(self._reader, return_exceptions=True)
+        if self.call is not None:  # the stream opened (with the first request)
+            self.call.cancel()
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
         await self.channel.close()

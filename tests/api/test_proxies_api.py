@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.xds_client import CLUSTER, LISTENER, AdsClient
+from tests.xds_credentials import minter
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +30,7 @@ async def test_a_connected_proxy_is_listed_with_its_acks(
     server: ServerProcess, unique: str
 ) -> None:
     node = f"mesh/{unique}/virtualNode/front"
-    client = AdsClient(xds_address(server), node)
+    client = AdsClient(xds_address(server), node, credential=minter(server.data_dir))
     try:
         client.request(CLUSTER)
         clusters = await client.receive()
@@ -67,7 +68,7 @@ async def test_the_cli_lists_proxies_and_dumps_a_nodes_config(
     import sys
 
     node = f"mesh/{unique}/virtualNode/cli"
-    client = AdsClient(xds_address(server), node)
+    client = AdsClient(xds_address(server), node, credential=minter(server.data_dir))
     try:
         client.request(CLUSTER)
         client.ack(await client.receive())

@@ -12,6 +12,7 @@ from google.protobuf import struct_pb2
 from meshway.xds.snapshot import MESSAGE_TYPES
 from tests.conftest import REGION, ServerProcess
 from tests.xds_client import CLUSTER, LISTENER, AdsClient
+from tests.xds_credentials import minter
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +27,11 @@ def names(response: Any) -> list[str]:
 
 
 def node_client(server: ServerProcess, node_id: str, account: str) -> AdsClient:
-    client = AdsClient((server.data_dir / "xds-address").read_text().strip(), node_id)
+    client = AdsClient(
+        (server.data_dir / "xds-address").read_text().strip(),
+        node_id,
+        credential=minter(server.data_dir),
+    )
     metadata = struct_pb2.Struct()
     metadata.update({"aws.appmesh.account": account})  # what the sidecar agent sends
     client.node.metadata.CopyFrom(metadata)

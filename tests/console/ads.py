@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from tests.conftest import ServerProcess
 from tests.xds_client import AdsClient
+from tests.xds_credentials import minter
 
 T = TypeVar("T")
 
@@ -33,7 +34,7 @@ def xds_address(server: ServerProcess) -> str:
 
 
 async def connect(server: ServerProcess, node_id: str) -> AdsClient:
-    return AdsClient(xds_address(server), node_id)
+    return AdsClient(xds_address(server), node_id, credential=minter(server.data_dir))
 
 
 async def subscribe(

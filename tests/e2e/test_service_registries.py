@@ -151,7 +151,7 @@ def test_a_services_running_tasks_are_its_cloud_map_instances_with_ecs_attribute
     )
     for task_id, instance in instances.items():
         attributes = instance["Attributes"]
-        assert ECS_ATTRIBUTES <= set(attributes)
+        assert set(attributes) >= ECS_ATTRIBUTES
         assert attributes["AWS_INSTANCE_IPV4"] == address(tasks[task_id])
         assert attributes["ECS_SERVICE_NAME"] == "web"
         assert attributes["ECS_CLUSTER_NAME"] == "default"

@@ -28,6 +28,7 @@ from google.protobuf.message import Message
 
 from meshway.sidecar.install import SidecarFiles
 from meshway.xds.cache import SnapshotCache
+from meshway.xds.credentials import ENVIRONMENT, ProxyCredentials
 from meshway.xds.nodes import node_key
 from meshway.xds.server import XdsServer
 from meshway.xds.snapshot import LISTENER, ROUTE, Snapshot
@@ -42,7 +43,13 @@ pytestmark = [pytest.mark.e2e, requires_root, pytest.mark.anyio]
 NODE = "mesh/m1/virtualNode/vn1"
 ACCOUNT = "111122223333"
 KEY = f"arn:aws:appmesh:us-west-2:{ACCOUNT}:{NODE}"
-ENV = {"APPMESH_VIRTUAL_NODE_NAME": NODE, "AWS_REGION": "us-west-2"}
+TASK = f"arn:aws:ecs:us-west-2:{ACCOUNT}:task/c/0123456789abcdef"
+CREDENTIALS = ProxyCredentials.generate()
+ENV = {
+    "APPMESH_VIRTUAL_NODE_NAME": NODE,
+    "AWS_REGION": "us-west-2",
+    ENVIRONMENT: CREDENTIALS.mint(subject=TASK, node=KEY),
+}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +62,7 @@ def files() -> Iterator[SidecarFiles]:
 
 @pytest.fixture
 async def xds() -> AsyncIterator[XdsServer]:
-    server = XdsServer(SnapshotCache(), StatusBoard(), key_of=node_key)
+    server = XdsServer(SnapshotCache(), StatusBoard(), key_of=node_key, credentials=CREDENTIALS)
     await server.start(["127.0.0.1"], 0)
     yield server
     await server.stop(0)
@@ -193,6 +200,7 @@ async def test_a_change_that_alters_nothing_pushes_nothing(
 
 
 def _harness(port: int, listen: int, backend_port: int, status: Path) -> subprocess.Popen[bytes]:
+    """The harness keeps its credential key beside `status` (xds-credential.key)."""
     root = Path(__file__).parents[2]
     return subprocess.Popen(
         [sys.executable, "-m", "tests.e2e.xds_harness", str(port), KEY, str(listen),
@@ -217,7 +225,8 @@ async def test_killing_the_control_plane_under_load_fails_no_request_and_it_resy
     sidecar = None
     try:
         await until(status.exists)
-        sidecar = await started(files, port, tmp_path)
+        token = ProxyCredentials.load(tmp_path).mint(subject=TASK, node=KEY)
+        sidecar = await started(files, port, tmp_path, **{ENVIRONMENT: token})
         load = Load(listen)
         await until(load.once)
         with load:
@@ -394,4 +403,47 @@ async def test_an_envoy_whose_dns_cluster_becomes_eds_during_its_first_exchange_
         assert await until(eds_now)
     finally:
         resolver.close()
+        await asyncio.to_thread(sidecar.stop)
+
+
+async def _refused_envoy(xds: XdsServer, sidecar: Sidecar, reason: str) -> None:
+    """The Envoy's stream was refused (counted, more than once as Envoy retries) and it holds
+    nothing: no dynamic cluster or listener, not LIVE."""
+    await until(lambda: xds.board.refusals()[0].get(reason, 0) >= 2)
+    assert xds.board.proxies() == []
+    assert dumped(sidecar, "ClustersConfigDump") == []
+    assert dumped(sidecar, "ListenersConfigDump") == []
+    assert '"state": "LIVE"' not in sidecar.admin("/server_info")
+
+
+async def test_an_envoy_with_task_a_credential_and_node_b_gets_nothing_of_b(
+    xds: XdsServer, files: SidecarFiles, backends: dict[str, Any], tmp_path: Path
+) -> None:
+    other = "mesh/m1/virtualNode/vn2"
+    xds.cache.set_snapshot(
+        KEY.replace(NODE, other), res.snapshot(free_port(), ports(backends, "cds_b"))
+    )
+    sidecar = start_sidecar(
+        files, f"127.0.0.1:{xds.port}", tmp_path / "envoy.log",
+        {**ENV, "APPMESH_VIRTUAL_NODE_NAME": other}, account=ACCOUNT,
+    )  # fmt: skip
+    try:
+        await _refused_envoy(xds, sidecar, "other-node")
+        refusal = xds.board.refusals()[1][-1]
+        assert (refusal.node_id, refusal.subject) == (other, TASK)
+    finally:
+        await asyncio.to_thread(sidecar.stop)
+
+
+async def test_an_envoy_without_a_credential_is_refused(
+    xds: XdsServer, files: SidecarFiles, tmp_path: Path
+) -> None:
+    xds.cache.set_snapshot(KEY, res.snapshot(free_port(), {"cds_a": [free_port()]}))
+    env = {k: v for k, v in ENV.items() if k != ENVIRONMENT}
+    sidecar = start_sidecar(
+        files, f"127.0.0.1:{xds.port}", tmp_path / "envoy.log", env, account=ACCOUNT
+    )
+    try:
+        await _refused_envoy(xds, sidecar, "missing")
+    finally:
         await asyncio.to_thread(sidecar.stop)

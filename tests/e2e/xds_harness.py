@@ -1,5 +1,7 @@
 """An xDS server in its own process, for the kill -9 test: it publishes one hand-made snapshot
 (tests/xds_resources.py) for one node and writes the proxy status board to a file every 20 ms.
+Its proxy credential key is the status file's directory's (created there if missing, as
+`meshway server` does in its data directory), so a restarted harness accepts the same tokens.
 
 python -m tests.e2e.xds_harness PORT NODE_KEY LISTEN_PORT NAME=BACKEND_PORT STATUS_FILE
 """
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 from meshway.xds.cache import SnapshotCache
+from meshway.xds.credentials import ProxyCredentials
 from meshway.xds.nodes import node_key
 from meshway.xds.server import XdsServer
 from meshway.xds.status import StatusBoard
@@ -23,7 +26,8 @@ async def main(port: int, key: str, listen: int, backend: str, status: Path) -> 
     cache = SnapshotCache()
     cache.set_snapshot(key, xds_resources.snapshot(listen, {name: [int(backend_port)]}))
     board = StatusBoard()
-    server = XdsServer(cache, board, key_of=node_key)
+    credentials = ProxyCredentials.load_or_create(status.parent)
+    server = XdsServer(cache, board, key_of=node_key, credentials=credentials)
     await server.start(["127.0.0.1"], port)
     while True:
         temporary = status.with_suffix(".tmp")

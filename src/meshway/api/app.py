@@ -96,6 +96,9 @@ class AwsEndpoint:
             return
         body = await _read_body(receive)
         request_id = str(uuid.uuid4())
+        if body is None:
+            await _send(send, _too_large(), request_id)
+            return
         encoded = await self._handle(binding, scope, headers, body, request_id)
         await _send(send, encoded, request_id)
 
@@ -160,13 +163,35 @@ def _query_pairs(raw: bytes) -> list[tuple[str, str]]:
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
 
 
-async def _read_body(receive: Receive) -> bytes:
+# AWS's front ends refuse bodies past a few MB; the largest legitimate body here is an X-Ray
+# PutTraceSegments batch (the daemon sends at most 50 documents of 64 KiB: 3.2 MiB).
+MAX_BODY = 8 * 1024 * 1024
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None once it grows past MAX_BODY (the rest is drained, not kept)."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
         if not message.get("more_body"):
-            return b"".join(chunks)
+            return b"".join(chunks) if size <= MAX_BODY else None
+
+
+def _too_large() -> Encoded:
+    """413 as AWS's front end answers an oversized request: a JSON message and an error type."""
+    return Encoded(
+        status=413,
+        headers={
+            "content-type": "application/json",
+            "x-amzn-errortype": "RequestEntityTooLargeException",
+        },
+        body=b'{"message":"Request Entity Too Large"}',
+    )
 
 
 async def _send(send: Send, encoded: Encoded, request_id: str) -> None:

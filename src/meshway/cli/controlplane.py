@@ -6,24 +6,30 @@ Start order (cli/server.py's lifespan): `start()` before the runtime (loopback l
 port is known before any task launches an Envoy; the sidecar files installed), `listen_bridge()`
 after it (the bridge address exists once the runtime made it), `stop()` after every task stopped.
 Envoys reach the server at `<bridge gateway>:<port>`; `<data-dir>/xds-address` names the loopback
-address for tools and tests.
+address for tools and tests. Every ADS stream needs a credential (xds/credentials.py) under
+the key in `<data-dir>/xds-credential.key`: the runtime gives each task's Envoy its own
+(`envoy_credential`), `meshway proxy-credential` mints them for Envoys started by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from envoy.config.core.v3 import base_pb2
+from google.protobuf import json_format
 from starlette.routing import Route
 
 from meshway.api.proxies import proxy_routes
 from meshway.core.files import write_private
 from meshway.runtime.supervisor import LaunchError
+from meshway.sidecar import bootstrap
 from meshway.sidecar.install import SidecarFiles, install
 from meshway.store.base import Store
 from meshway.xds.cache import SnapshotCache
+from meshway.xds.credentials import ENVIRONMENT, ProxyCredentials
 from meshway.xds.nodes import node_key
 from meshway.xds.server import XdsServer
 from meshway.xds.status import StatusBoard
@@ -50,7 +56,15 @@ class ControlPlane:
         self.cache = SnapshotCache()
         self.board = board if board is not None else StatusBoard()
         self.sync = XdsSync(store, self.cache)
-        self.server = XdsServer(self.cache, self.board, key_of=node_key, warm=self.sync.warm)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.credentials = ProxyCredentials.load_or_create(data_dir)
+        self.server = XdsServer(
+            self.cache,
+            self.board,
+            key_of=node_key,
+            warm=self.sync.warm,
+            credentials=self.credentials,
+        )
         self.sidecar: SidecarFiles | None = None
 
     async def start(self, *, sidecar: bool) -> None:
@@ -75,5 +89,25 @@ class ControlPlane:
             raise LaunchError("CannotStartContainerError: the Envoy sidecar is not installed")
         return self.sidecar.argv(f"{self.gateway}:{self.server.port}", account)
 
+    def envoy_credential(self, task_arn: str, environment: Mapping[str, str]) -> dict[str, str]:
+        """The xDS credential of a task's Envoy sidecar; nothing when the environment names no
+        node, as the agent then stops before it connects."""
+        key = sidecar_node_key(environment, account=task_arn.split(":")[4])
+        if key is None:
+            return {}
+        return {ENVIRONMENT: self.credentials.mint(subject=task_arn, node=key)}
+
     def routes(self) -> list[Route]:
         return proxy_routes(self.board, self.cache)
+
+
+def sidecar_node_key(environment: Mapping[str, str], *, account: str) -> str | None:
+    """The cache key of the node the sidecar agent will present, given its environment and
+    the task's account: computed by the agent's own code, so the two cannot disagree."""
+    try:
+        settings = bootstrap.settings_from_env(environment, default_xds="127.0.0.1:0",
+                                               account=account)  # fmt: skip
+    except bootstrap.BootstrapError:
+        return None
+    node = json_format.ParseDict(bootstrap.bootstrap(settings)["node"], base_pb2.Node())
+    return node_key(node)

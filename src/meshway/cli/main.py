@@ -231,3 +231,7 @@ cli.add_command(status)
 cli.add_command(exec_cmd)
 cli.add_command(traces)
 cli.add_command(apply_cmd)
+
+from meshway.cli.credential import proxy_credential  # noqa: E402
+
+cli.add_command(proxy_credential)

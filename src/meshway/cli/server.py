@@ -41,7 +41,7 @@ from meshway.runtime.commands import SubprocessRunner
 from meshway.runtime.dns import ADDRESS_FILE, Resolver
 from meshway.runtime.engine import RuntimeEngine
 from meshway.runtime.images import Catalog, load_catalog
-from meshway.runtime.launch import EnvoyProgram, Preparer, XrayProgram
+from meshway.runtime.launch import EnvoyCredential, EnvoyProgram, Preparer, XrayProgram
 from meshway.runtime.linux import LinuxHost
 from meshway.runtime.names import gateway_of
 from meshway.runtime.netns import Networking
@@ -128,6 +128,7 @@ def runtime_engine(
     ecs: EcsService,
     envoy: EnvoyProgram | None = None,
     xray: XrayProgram | None = None,
+    credential: EnvoyCredential | None = None,
 ) -> RuntimeEngine:
     state_dir = options.data_dir / "runtime"
     networking = Networking(SubprocessRunner(), cidr=options.task_cidr, state_dir=state_dir)
@@ -140,7 +141,7 @@ def runtime_engine(
         await networking.cleanup_leftovers()
         await networking.ensure_bridge()
 
-    prepare = Preparer(catalog, envoy, xray)
+    prepare = Preparer(catalog, envoy, xray, credential)
     return RuntimeEngine(store=store, ecs=ecs, host=host, prepare=prepare, cleanup=prepare_host)
 
 
@@ -177,7 +178,9 @@ def create_app(options: ServerOptions) -> tuple[AwsEndpoint, SqlStore]:
     )
     if runtime_on(options):
         xray = XrayDaemonImage(options.data_dir, gateway_of(options.task_cidr), options.port)
-        engine = runtime_engine(options, store, found.ecs, control.envoy_program, xray.program)
+        engine = runtime_engine(
+            options, store, found.ecs, control.envoy_program, xray.program, control.envoy_credential
+        )
     elif options.runtime:
         log.warning("not root: the task runtime is off (tasks stay PROVISIONING until stopped)")
     resolver = name_resolver(options, store, bridge=engine is not None)

@@ -50,6 +50,12 @@ class MetricsBoard(StatusBoard):
         self.nacks = Counter(
             "meshway_xds_nacks", "xDS responses proxies rejected", ["type"], registry=registry
         )
+        self.refused_streams = Counter(
+            "meshway_xds_refused_streams",
+            "ADS streams refused: no or a bad proxy credential, or another node than it names",
+            ["reason"],
+            registry=registry,
+        )
 
     def sent(self, stream: int, type_url: str, *, version: str, nonce: str, count: int) -> None:
         super().sent(stream, type_url, version=version, nonce=nonce, count=count)
@@ -63,6 +69,10 @@ class MetricsBoard(StatusBoard):
     def nacked(self, stream: int, type_url: str, *, version: str, nonce: str, message: str) -> None:
         super().nacked(stream, type_url, version=version, nonce=nonce, message=message)
         self.nacks.labels(_type(type_url)).inc()
+
+    def refused(self, *, reason: str, node_id: str, subject: str, peer: str) -> None:
+        super().refused(reason=reason, node_id=node_id, subject=subject, peer=peer)
+        self.refused_streams.labels(reason).inc()
 
 
 class _ProxyGauges(Collector):

@@ -59,6 +59,9 @@ EnvoyProgram = Callable[[str], Sequence[str]]
 # The built-in X-Ray daemon image's program for a task, given the task's account: the daemon's
 # argv with the image's own arguments (cli/tracing.py makes it from xray.install).
 XrayProgram = Callable[[str], Sequence[str]]
+# The variables that give a task's Envoy sidecar its xDS credential (issue 9), given the task's
+# ARN and the container's environment (which names the node); cli/controlplane.py mints them.
+EnvoyCredential = Callable[[str, Mapping[str, str]], Mapping[str, str]]
 
 
 class Preparer:
@@ -67,17 +70,20 @@ class Preparer:
     `envoy` runs the built-in `aws-appmesh-envoy` image (the container's own entryPoint and
     command are ignored: the image is the agent, as AWS's is) and `xray` the built-in
     `aws-xray-daemon` image (its command adds daemon flags); a catalog entry for either image
-    still wins, so tests can run a stand-in."""
+    still wins, so tests can run a stand-in. `credential` adds the built-in Envoy's xDS
+    credential to its environment, after the container's own (a task cannot choose it)."""
 
     def __init__(
         self,
         catalog: images.Catalog,
         envoy: EnvoyProgram | None = None,
         xray: XrayProgram | None = None,
+        credential: EnvoyCredential | None = None,
     ) -> None:
         self.catalog = catalog
         self.envoy = envoy
         self.xray = xray
+        self.credential = credential
 
     def __call__(self, claimed: ClaimedTask, definition: Mapping[str, Any]) -> Launch:
         task = claimed.task
@@ -109,6 +115,8 @@ class Preparer:
             **_pairs(definition.get("environment")),
             **_pairs(override.get("environment")),
         }
+        if image.kind is images.ImageKind.ENVOY and self.envoy and self.credential:
+            environment.update(self.credential(str(task["taskArn"]), environment))
         try:
             resolved = images.resolve(
                 image,

@@ -9,6 +9,9 @@ Follows aws/amazon-ecs-service-connect-agent `agent/envoy_bootstrap/envoy_bootst
 - the xDS endpoint defaults to this Meshway server (plain gRPC on the bridge address, no
   `envoy.grpc_credentials.aws_iam`, which Envoy 1.40 lacks) and reconnects within a second
   (retry back-off 0.1 to 0.5 s; Envoy's default takes ~9 s, envoy.md §1 gotcha 6);
+- the ADS stream carries the proxy's credential (MESHWAY_XDS_CREDENTIAL, minted by the runtime
+  or `meshway proxy-credential`) as gRPC initial metadata, which Meshway's xDS server requires
+  (issue 9, xds/credentials.py; the two names are repeated here as this file imports nothing);
 - admin listens on 127.0.0.1, not 0.0.0.0 (DESIGN.md: neighbours cannot reach /quitquitquit);
 - the runtime keys that Envoy 1.40 removed are left out (envoy.md §1 gotcha 7).
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical", "off")
@@ -26,6 +29,8 @@ XDS_CLUSTER = "xds_cluster"
 TYPE = "type.googleapis.com/"
 XRAY_SAMPLING_RULES = "/tmp/sampling-rules.json"  # noqa: S108 (the image's path)
 DATADOG_CLUSTER = "datadog_agent"
+CREDENTIAL_ENV = "MESHWAY_XDS_CREDENTIAL"  # = xds.credentials.ENVIRONMENT
+CREDENTIAL_HEADER = "x-meshway-proxy-credential"  # = xds.credentials.HEADER
 
 
 class BootstrapError(ValueError):
@@ -79,6 +84,7 @@ class Settings:
     xds_host: str = "198.18.0.1"
     xds_port: int = 15010
     delta: bool = False
+    credential: str = field(default="", repr=False)  # the xDS token: never in a log line
     stats_tags: bool = False
     stats_flush_interval_ms: int | None = None
     outlier_event_log: str = "/dev/stdout"  # "" leaves outlier ejection events unlogged
@@ -248,6 +254,7 @@ def settings_from_env(env: Mapping[str, str], *, default_xds: str, account: str 
         xds_host=xds_host,
         xds_port=xds_port,
         delta=_truthy(env, "MESHWAY_XDS_DELTA"),
+        credential=env.get(CREDENTIAL_ENV, "").strip(),
         stats_tags=_truthy(env, "ENABLE_ENVOY_STATS_TAGS"),
         stats_flush_interval_ms=int(flush) if flush.isdigit() else None,
         outlier_event_log=env.get("ENVOY_OUTLIER_DETECTION_EVENT_LOG_PATH", "/dev/stdout"),
@@ -311,22 +318,26 @@ def _config_source(s: Settings) -> dict[str, Any]:
     }
 
 
+def ads_grpc_service(credential: str) -> dict[str, Any]:
+    """The ADS cluster as a gRPC service, sending the proxy's credential on every stream."""
+    service: dict[str, Any] = {
+        "envoy_grpc": {
+            "cluster_name": XDS_CLUSTER,
+            "retry_policy": {"retry_back_off": {"base_interval": "0.1s", "max_interval": "0.5s"}},
+        }
+    }
+    if credential:
+        service["initial_metadata"] = [{"key": CREDENTIAL_HEADER, "value": credential}]
+    return service
+
+
 def _dynamic_resources(s: Settings) -> dict[str, Any]:
     return {
         "ads_config": {
             "api_type": "DELTA_GRPC" if s.delta else "GRPC",
             "transport_api_version": "V3",
             "set_node_on_first_message_only": True,
-            "grpc_services": [
-                {
-                    "envoy_grpc": {
-                        "cluster_name": XDS_CLUSTER,
-                        "retry_policy": {
-                            "retry_back_off": {"base_interval": "0.1s", "max_interval": "0.5s"}
-                        },
-                    }
-                }
-            ],
+            "grpc_services": [ads_grpc_service(s.credential)],
         },
         "cds_config": _config_source(s),
         "lds_config": _config_source(s),

@@ -181,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except bootstrap.BootstrapError as error:
         log(f"error: {error}")
         return 1
+    os.environ.pop(bootstrap.CREDENTIAL_ENV, None)  # Envoy reads it from its bootstrap only
     settings, rules = write_sampling_rules(settings)
     path = write_config(settings)
     poll = bootstrap._integer(os.environ, "PID_POLL_INTERVAL_MS", 100, 100, 1000) / 1000

@@ -92,16 +92,23 @@ def _pack(message: Message) -> any_pb2.Any:
     return packed
 
 
-def prepare(snapshot: SnapshotLike, packed: dict[int, Resource] | None = None) -> Entry:
+def prepare(
+    snapshot: SnapshotLike, packed: dict[int, Resource] | None = None, before: Entry | None = None
+) -> Entry:
     """`packed`: Resources already made in this batch, by message id (snapshots of one rebuild
-    share message objects; the caller keeps those messages alive while it uses the dict)."""
+    share message objects; the caller keeps those messages alive while it uses the dict).
+    `before`: the entry this one replaces; a resource whose message is the very object it
+    served (translation keeps what did not change, and never changes a message) is reused."""
     resources: dict[str, dict[str, Resource]] = {}
     memo: dict[int, Resource] = {} if packed is None else packed
     for type_url, named in snapshot.resources.items():
         hashes = snapshot.hashes.get(type_url, {})
+        served = before.of(type_url) if before is not None else {}
         out: dict[str, Resource] = {}
         for name, msg in sorted(named.items()):
             made = memo.get(id(msg))
+            if made is None or made.message is not msg or made.name != name:
+                made = served.get(name)
             if made is None or made.message is not msg or made.name != name:
                 made = Resource(name, hashes.get(name) or content_hash(msg), msg, _pack(msg))
                 memo[id(msg)] = made
@@ -131,7 +138,7 @@ class SnapshotCache:
     def set_snapshot(self, key: str, snapshot: SnapshotLike) -> bool:
         """Publish; False (and nobody woken) when every resource hash is what is served now."""
         _check_consistent(snapshot)
-        entry = prepare(snapshot)
+        entry = prepare(snapshot, before=self.get(key))
         with self._lock:
             before = self._entries.get(key)
             if before is not None and _same(before, entry):
@@ -158,7 +165,7 @@ class SnapshotCache:
             except InconsistentSnapshotError as error:
                 rejected.append((key, str(error)))
                 continue
-            ready.append((key, prepare(snapshot, packed)))
+            ready.append((key, prepare(snapshot, packed, self.get(key))))
         woken: list[Watcher] = []
         changed = 0
         with self._lock:

@@ -18,6 +18,9 @@ It knows only the snapshot cache (STYLE.md principle 3) and keeps the protocol s
 - while an Envoy initialises its clusters (until it asks for listeners), a cluster never changes
   between EDS and another type: that change waits, as Envoy 1.40 never finishes initialising
   otherwise (issue 5, `hold_phase_changes`).
+Streams are authorised (issue 9, `credentials.py`): with credentials, a stream opens only with
+a token that verifies, its first request's node must be the one the token names, and no later
+request may name another node; a refused stream gets nothing and is logged and counted.
 Neighbours: `cache.py` (what to serve), `status.py` (what happened), `sync.py` (who publishes).
 """
 
@@ -56,6 +59,13 @@ from meshway.xds.cache import (
     SnapshotCache,
     set_version,
 )
+from meshway.xds.credentials import (
+    Credential,
+    ProxyCredentials,
+    RefusedStreamError,
+    authenticate,
+    token_of,
+)
 from meshway.xds.status import StatusBoard
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,7 @@ log = logging.getLogger(__name__)
 KeyOf = Callable[[base_pb2.Node], str]
 Warm = Callable[[str], Awaitable[None]]
 WARM_TIMEOUT = 2.0  # seconds a new proxy's first answer may wait for its snapshot
+REFUSAL_READ_TIMEOUT = 2.0  # seconds an unauthenticated stream may take to send its node
 _END = object()
 _CHANGED = object()
 STALE_KEPT = (CLUSTER, ENDPOINT)
@@ -116,6 +127,7 @@ class _Stream:
     node → cache key mapping, nonces, the status board."""
 
     protocol = ""
+    credential: Credential | None = None  # set by the servicer when streams are authorised
 
     def __init__(
         self,
@@ -158,6 +170,7 @@ class _Stream:
                     if item is _CHANGED:
                         self._wake_pending = False
                     else:
+                        self._admit(item)
                         self._on_request(item)
                 if self.key is not None:
                     await self._warm_up()
@@ -204,6 +217,28 @@ class _Stream:
                 loop.call_soon_threadsafe(wake)
 
         return notify
+
+    def _admit(self, request: Any) -> None:
+        """Raises RefusedStreamError unless the request's node is the stream's: the
+        credential's on the first request, the first request's on every later one naming one."""
+        if self.key is not None:
+            if request.HasField("node") and self.key_of(request.node) != self.key:
+                raise RefusedStreamError(
+                    "node-changed",
+                    "a stream must not change its node",
+                    authenticated=True,
+                    node_id=request.node.id,
+                    subject=self.credential.subject if self.credential else "",
+                )
+            return
+        if self.credential is not None and self.key_of(request.node) != self.credential.node:
+            raise RefusedStreamError(
+                "other-node",
+                "the credential does not name this node",
+                authenticated=True,
+                node_id=request.node.id,
+                subject=self.credential.subject,
+            )
 
     def _identify(self, node: base_pb2.Node) -> None:
         """The first request names the node (set_node_on_first_message_only)."""
@@ -550,24 +585,70 @@ class DeltaStream(_Stream):
 
 class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
     def __init__(
-        self, cache: SnapshotCache, board: StatusBoard, key_of: KeyOf, warm: Warm | None
+        self,
+        cache: SnapshotCache,
+        board: StatusBoard,
+        key_of: KeyOf,
+        warm: Warm | None,
+        credentials: ProxyCredentials | None = None,
     ) -> None:
         self.cache = cache
         self.board = board
         self.key_of = key_of
         self.warm = warm
+        self.credentials = credentials
 
     async def StreamAggregatedResources(  # noqa: N802 (the gRPC method name)
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
         stream = SotwStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
-        await stream.run(request_iterator, context.write)
+        await self._serve(stream, request_iterator, context)
 
     async def DeltaAggregatedResources(  # noqa: N802
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
         stream = DeltaStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
-        await stream.run(request_iterator, context.write)
+        await self._serve(stream, request_iterator, context)
+
+    async def _serve(
+        self,
+        stream: _Stream,
+        requests: AsyncIterator[Any],
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> None:
+        try:
+            if self.credentials is not None:
+                stream.credential = await self._authenticate(requests, context)
+            await stream.run(requests, context.write)
+        except RefusedStreamError as refusal:
+            self.board.refused(
+                reason=refusal.reason,
+                node_id=refusal.node_id,
+                subject=refusal.subject,
+                peer=stream.peer,
+            )
+            log.warning(
+                "xDS %s stream from %s refused (%s): node %r, credential of %r",
+                stream.protocol, stream.peer, refusal.reason, refusal.node_id, refusal.subject,
+            )  # fmt: skip
+            code = grpc.StatusCode.PERMISSION_DENIED if refusal.authenticated else (
+                grpc.StatusCode.UNAUTHENTICATED
+            )  # fmt: skip
+            await context.abort(code, refusal.message)
+
+    async def _authenticate(
+        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Credential:
+        assert self.credentials is not None
+        try:
+            return authenticate(self.credentials, token_of(context.invocation_metadata()))
+        except RefusedStreamError as refusal:
+            # Read the first request before refusing: its node names the proxy in the log, and
+            # a client still sending it would see the abort as a broken stream (INTERNAL).
+            with contextlib.suppress(Exception):
+                first = await asyncio.wait_for(anext(aiter(requests)), REFUSAL_READ_TIMEOUT)
+                refusal.node_id = str(first.node.id)
+            raise
 
 
 class XdsServer:
@@ -581,12 +662,17 @@ class XdsServer:
         *,
         key_of: KeyOf = node_id_key,
         warm: Warm | None = None,
+        credentials: ProxyCredentials | None = None,
     ) -> None:
-        """`warm(key)` builds and publishes a proxy's snapshot (the sync's `warm`)."""
+        """`warm(key)` builds and publishes a proxy's snapshot (the sync's `warm`).
+        `credentials` authorise every stream (credentials.py); without them any stream may
+        stream any node, which only in-process tests and benchmarks may want: `meshway server`
+        always passes its data directory's."""
         self.cache = cache
         self.board = board
         self.key_of = key_of
         self.warm = warm
+        self.credentials = credentials
         self.port = 0
         self.addresses: list[str] = []
         self._servers: list[grpc.aio.Server] = []
@@ -608,7 +694,7 @@ class XdsServer:
             ]
         )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
-            AdsServicer(self.cache, self.board, self.key_of, self.warm), server
+            AdsServicer(self.cache, self.board, self.key_of, self.warm, self.credentials), server
         )
         self.port = server.add_insecure_port(f"{address}:{self.port}")
         await server.start()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -62,9 +62,13 @@ class Snapshot:
     hashes: Mapping[str, Mapping[str, str]]
 
     @staticmethod
-    def of(messages: Iterable[Message]) -> Snapshot:
+    def of(
+        messages: Iterable[Message], hash_of: Callable[[Message], str] | None = None
+    ) -> Snapshot:
         """Sort `messages` (Listener, Cluster, RouteConfiguration, ClusterLoadAssignment,
-        Secret) into a snapshot; a second message of the same type and name is an error."""
+        Secret) into a snapshot; a second message of the same type and name is an error.
+        `hash_of` gives a message's `content_hash` (a memo: `translate.Shared.hash_of`)."""
+        digest = content_hash if hash_of is None else hash_of
         by_type: dict[str, dict[str, Message]] = {url: {} for url in PUSH_ORDER}
         for message in messages:
             url = _PREFIX + message.DESCRIPTOR.full_name
@@ -81,7 +85,7 @@ class Snapshot:
             ),
             hashes=MappingProxyType(
                 {
-                    url: MappingProxyType({n: content_hash(m) for n, m in named.items()})
+                    url: MappingProxyType({n: digest(m) for n, m in named.items()})
                     for url, named in resources.items()
                 }
             ),

@@ -4,6 +4,7 @@ This answers "did my change reach the proxies?" — a question App Mesh users ne
 to. The ADS server (`server.py`) records into a `StatusBoard`; the API's extension path
 (`GET /meshway/proxies`), the CLI and the console read `board.proxies()` as plain JSON-ready
 values. Times are wall-clock epoch seconds (for humans); latencies use the monotonic clock.
+Streams the server refused (credentials.py) are counted by reason, the latest few kept.
 """
 
 from __future__ import annotations
@@ -89,6 +90,27 @@ class ProxyStatus:
         }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refusal:
+    reason: str  # missing | invalid | other-node | node-changed
+    node_id: str  # the node the stream named ("" when refused before its first request)
+    subject: str  # whom the credential was minted for ("" without one)
+    peer: str
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "nodeId": self.node_id,
+            "subject": self.subject,
+            "peer": self.peer,
+            "at": self.at,
+        }
+
+
+RECENT_REFUSALS = 20
+
+
 def _ordered(types: dict[str, TypeStatus]) -> list[str]:
     known = [t for t in PUSH_ORDER if t in types]
     return known + sorted(t for t in types if t not in PUSH_ORDER)
@@ -109,6 +131,8 @@ class StatusBoard:
         self._proxies: dict[int, ProxyStatus] = {}
         self._ids = itertools.count(1)
         self._wall = wall
+        self._refused: dict[str, int] = {}
+        self._refusals: list[Refusal] = []
 
     def connect(
         self, *, node_id: str, cluster: str, key: str, protocol: str, peer: str, user_agent: str
@@ -161,6 +185,19 @@ class StatusBoard:
     def nacked(self, stream: int, type_url: str, *, version: str, nonce: str, message: str) -> None:
         nack = Nack(version=version, nonce=nonce, message=message, at=self._wall())
         self._update(stream, type_url, last_nack=nack)
+
+    def refused(self, *, reason: str, node_id: str, subject: str, peer: str) -> None:
+        refusal = Refusal(
+            reason=reason, node_id=node_id, subject=subject, peer=peer, at=self._wall()
+        )
+        with self._lock:
+            self._refused[reason] = self._refused.get(reason, 0) + 1
+            self._refusals = [*self._refusals[-(RECENT_REFUSALS - 1) :], refusal]
+
+    def refusals(self) -> tuple[dict[str, int], list[Refusal]]:
+        """Refused streams by reason since the start, and the latest few, oldest first."""
+        with self._lock:
+            return dict(self._refused), list(self._refusals)
 
     def proxies(self) -> list[ProxyStatus]:
         with self._lock:

@@ -43,7 +43,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._forward()
 
     def _forward(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is None:  # not a count: raising here dropped the connection with a traceback
+            self._reply(400, [], b'{"message":"bad Content-Length"}')
+            self.close_connection = True
+            return
         if length > MAX_BODY:
             self._reply(413, [], b'{"message":"request body too large"}')
             return
@@ -76,6 +80,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         super().finish()
         if self._uplink is not None:
             self._uplink.close()
+
+
+def _content_length(value: str | None) -> int | None:
+    """The body's length, 0 when absent, None when it is not a non-negative integer (a
+    negative one made `rfile.read` wait for the end of the stream)."""
+    text = (value or "0").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 class SamplingProxy:

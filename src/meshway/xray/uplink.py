@@ -2,7 +2,11 @@
 
 One `Uplink` per thread (http.client connections are not thread-safe). A request that fails on
 the connection is retried once on a fresh one, as the AWS daemon's SDK client retries once
-(`RetryMaxAttempts=2`, 2 s timeout; reference/xray.md §1.4). Standard-library only.
+(`RetryMaxAttempts=2`; reference/xray.md §1.4); a PutTraceSegments answered 5xx or 429 is
+retried twice more after a short pause, as the SDK retries throttles and server errors. The
+timeout is longer than the AWS daemon's 2 s (cfg.go RequestTimeout): the endpoint is this host,
+which under load can pause for longer than a round trip to AWS, and a batch given up is lost.
+Standard-library only.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,7 +24,9 @@ try:
 except ImportError:  # the installed copy: the modules sit side by side
     import signing  # type: ignore[import-not-found,no-redef]
 
-TIMEOUT = 2.0  # cfg.go RequestTimeout
+TIMEOUT = 5.0  # seconds; see the module docstring
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+RETRY_PAUSES = (0.2, 1.0)  # seconds before the second and third PutTraceSegments
 # Hop-by-hop and signing headers a forwarded request must not carry over (proxy/server.go
 # drops Connection; the rest are re-made when the request is signed again).
 NOT_FORWARDED = frozenset(
@@ -82,6 +89,11 @@ class Uplink:
         """PutTraceSegments; raises OSError (or HTTPException) when the call fails as a whole."""
         body = json.dumps({"TraceSegmentDocuments": documents}).encode()
         response = self.post("/TraceSegments", body)
+        for pause in RETRY_PAUSES:
+            if response.status not in RETRYABLE:
+                break
+            time.sleep(pause)
+            response = self.post("/TraceSegments", body)
         if response.status != 200:
             raise OSError(f"PutTraceSegments: HTTP {response.status}: {response.body[:300]!r}")
         found = json.loads(response.body or b"{}").get("UnprocessedTraceSegments") or []

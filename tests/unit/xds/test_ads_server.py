@@ -10,14 +10,18 @@ import pytest
 from envoy.config.cluster.v3 import cluster_pb2
 
 from meshway.xds.cache import SnapshotCache
-from meshway.xds.server import XdsServer
+from meshway.xds.credentials import ProxyCredentials
+from meshway.xds.server import XdsServer, node_id_key
 from meshway.xds.snapshot import MESSAGE_TYPES, Snapshot
 from meshway.xds.status import StatusBoard
 from tests import xds_resources as res
 from tests.xds_client import CLUSTER, ENDPOINT, LISTENER, ROUTE, AdsClient
+from tests.xds_credentials import minter
 
 pytestmark = pytest.mark.anyio
 NODE = "mesh/m1/virtualNode/vn1"
+CREDENTIALS = ProxyCredentials.generate()
+MINT = minter(CREDENTIALS, key_of=node_id_key)
 
 
 def names(response: Any) -> list[str]:
@@ -33,7 +37,7 @@ def names(response: Any) -> list[str]:
 
 @pytest.fixture
 async def xds() -> AsyncIterator[XdsServer]:
-    server = XdsServer(SnapshotCache(), StatusBoard())
+    server = XdsServer(SnapshotCache(), StatusBoard(), credentials=CREDENTIALS)
     await server.start(["127.0.0.1"], 0)
     yield server
     await server.stop(0)
@@ -41,14 +45,14 @@ async def xds() -> AsyncIterator[XdsServer]:
 
 @pytest.fixture
 async def client(xds: XdsServer) -> AsyncIterator[AdsClient]:
-    c = AdsClient(f"127.0.0.1:{xds.port}", NODE)
+    c = AdsClient(f"127.0.0.1:{xds.port}", NODE, credential=MINT)
     yield c
     await c.close()
 
 
 @pytest.fixture
 async def delta(xds: XdsServer) -> AsyncIterator[AdsClient]:
-    c = AdsClient(f"127.0.0.1:{xds.port}", NODE, delta=True)
+    c = AdsClient(f"127.0.0.1:{xds.port}", NODE, delta=True, credential=MINT)
     yield c
     await c.close()
 
@@ -240,7 +244,7 @@ async def test_a_reconnecting_proxy_that_holds_the_current_version_gets_no_push(
 ) -> None:
     xds.cache.set_snapshot(NODE, one_backend())
     last = await sync(client)
-    again = AdsClient(f"127.0.0.1:{xds.port}", NODE)
+    again = AdsClient(f"127.0.0.1:{xds.port}", NODE, credential=MINT)
     try:
         again.request(CLUSTER, version=last[CLUSTER].version_info)
         again.request(ENDPOINT, ["cds_a"], version=last[ENDPOINT].version_info)
@@ -254,7 +258,7 @@ async def test_a_reconnecting_proxy_that_holds_the_current_version_gets_no_push(
 
 
 async def test_a_disconnected_proxy_leaves_the_status_board(xds: XdsServer) -> None:
-    c = AdsClient(f"127.0.0.1:{xds.port}", NODE)
+    c = AdsClient(f"127.0.0.1:{xds.port}", NODE, credential=MINT)
     c.request(CLUSTER)
     await c.receive()
     assert len(xds.board.proxies()) == 1
@@ -340,7 +344,7 @@ async def test_delta_a_reconnect_with_current_versions_gets_empty_answers(
     xds.cache.set_snapshot(NODE, one_backend())
     last = await delta_sync(delta)
     versions = {t: {r.name: r.version for r in last[t].resources} for t in last}
-    again = AdsClient(f"127.0.0.1:{xds.port}", NODE, delta=True)
+    again = AdsClient(f"127.0.0.1:{xds.port}", NODE, delta=True, credential=MINT)
     try:
         again.delta_request(CLUSTER, initial=versions[CLUSTER])
         clusters = await again.receive()

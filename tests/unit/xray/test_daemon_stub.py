@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from meshway.xray.install import install
+from meshway.xray.uplink import Uplink
 from tests.conftest import free_port
 
 TRACE = "1-5f84c7a1-0123456789abcdef01234567"
@@ -211,3 +212,32 @@ def test_an_unreachable_endpoint_drops_the_batch_and_counts_a_backend_error(
         out = running.stop()
     assert "PutTraceSegments failed, 3 segments dropped" in out
     assert "received=3 sent=0 unprocessed=0 dropped=3 backend_errors=1" in out
+
+
+def test_a_busy_endpoint_answering_503_gets_the_batch_again_and_nothing_is_lost() -> None:
+    """The uplink retries PutTraceSegments answered 5xx (as the SDK retries server errors)."""
+    answers = [503, 503, 200]
+    bodies: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            status = answers.pop(0)
+            payload = b'{"UnprocessedTraceSegments": []}' if status == 200 else b"{}"
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        uplink = Uplink(f"http://127.0.0.1:{server.server_address[1]}", "us-east-1", None)
+        assert uplink.put_trace_segments([segment(1).split(b"\n", 1)[1].decode()]) == []
+    finally:
+        server.shutdown()
+    assert len(bodies) == 3 and bodies[0] == bodies[2]

@@ -16,6 +16,7 @@ from functools import partial
 
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.endpoint.v3 import endpoint_pb2
+from google.protobuf.message import Message
 
 from meshway.model.appmesh.kinds import KindName
 from meshway.xds.snapshot import Snapshot
@@ -59,20 +60,37 @@ def build_snapshot(view: MeshView, proxy: ProxyId, shared: Shared | None = None)
     )
     plan = shared.get(("plan", backends), partial(plan_egress, view, list(backends)))
     logs = spec_key(node_spec.get("logging"))
+    clusters, listeners, configs = shared.lasting(
+        ("own", view.mesh, proxy.name, spec_key(node_spec)),
+        partial(_own_pieces, view.mesh, proxy.name, node_spec),
+    )
     return Snapshot.of(
         [
-            *local_app_clusters(view.mesh, proxy.name, node_spec),
+            *clusters,
             *_egress_clusters(shared, node_spec, plan),
             *shared.get(("passthrough",), lambda: tuple(passthrough_clusters(view))),
             *_load_assignments(shared, plan),
-            *ingress_listeners(view.mesh, proxy.name, node_spec),
+            *listeners,
             shared.get(
                 ("egress-listener", backends, logs),
                 partial(egress_listener, view, node_spec, plan),
             ),
-            *ingress_configs(view.mesh, proxy.name, node_spec),
+            *configs,
             *shared.get(("egress-routes", backends), lambda: tuple(egress_configs(plan))),
-        ]
+        ],
+        shared.hash_of,
+    )
+
+
+def _own_pieces(
+    mesh: str, node: str, node_spec: Spec
+) -> tuple[tuple[Message, ...], tuple[Message, ...], tuple[Message, ...]]:
+    """What a node builds for itself, from its mesh name, name and spec alone (a lasting piece):
+    its local app clusters, ingress listener and ingress route configurations."""
+    return (
+        tuple(local_app_clusters(mesh, node, node_spec)),
+        tuple(ingress_listeners(mesh, node, node_spec)),
+        tuple(ingress_configs(mesh, node, node_spec)),
     )
 
 
