@@ -321,7 +321,9 @@ def one_run(
             time.sleep(max(0.0, flip_started + FIRST_LOOK_S - time.monotonic()))
             deadline = time.monotonic() + 30
             while True:
-                now = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in proxies(server)}
+                listed = proxies(server)
+                now = {p["nodeId"]: p["types"]["RDS"]["ackedAt"] for p in listed}
+                sent = {p["nodeId"]: p["types"]["RDS"]["sentAt"] for p in listed}
                 acked = {
                     n: t for n, t in now.items() if t and t != acks_before.get(n) and t >= called
                 }
@@ -335,6 +337,7 @@ def one_run(
                     "returned": returned,
                     "to": "back-v2" if to_v2 else "back-v1",
                     "acked": acked,
+                    "sent": {n: sent[n] for n in acked},
                 }
             )
             time.sleep(max(0.0, flip_started + FLIP_GAP_S - time.monotonic()))
@@ -350,6 +353,7 @@ def one_run(
             for found in folder.glob("server-*.log"):
                 keep_log.write_bytes(found.read_bytes())
     latencies: list[float] = []  # every (flip, affected scripted client) pair
+    pushes: list[float] = []  # the same pairs: call → the server wrote the RDS response
     all_acked: list[float] = []  # per flip: until the last affected proxy (Envoy included) ACKed
     envoy_acks: list[float] = []
     shifts: list[float] = []
@@ -361,6 +365,11 @@ def one_run(
             (t - called) * 1000 for n, t in acked.items() if n.startswith("mesh/demo/virtualNode/n")
         ]
         latencies += mine
+        pushes += [
+            (t - called) * 1000
+            for n, t in row["sent"].items()
+            if n.startswith("mesh/demo/virtualNode/n") and t
+        ]
         missing += affected - len(mine)
         unaffected += sum(1 for n in acked if not n.startswith("mesh/demo/"))
         envoy = [
@@ -383,6 +392,7 @@ def one_run(
         "server_rss_per_client_kib": round((after - before) / max(clients, 1), 1),
         "api_call_ms": summary([(r["returned"] - r["called"]) * 1000 for r in flip_rows]),
         "call_to_ack_ms": summary(latencies),
+        "call_to_push_ms": summary(pushes),
         "call_to_all_acked_ms": summary(all_acked),
         "call_to_envoy_ack_ms": summary(envoy_acks),
         "api_return_to_shifted_traffic_ms": summary(shifts),
@@ -421,6 +431,10 @@ def main() -> None:
             f"  {every.get('p50', 0):13.1f}  {every.get('p99', 0):5.1f}  {envoy.get('p50', 0):13.1f}"
             f"  {shift.get('p50', 0):9.1f}  {shift.get('p99', 0):5.1f}  {r['failed_requests']}/{r['requests']}"
             f"  (missing ACKs {r['acks_missing']})"
+        )
+        push = r["call_to_push_ms"]
+        print(
+            f"         call → RDS response written p50 {push.get('p50', 0):.1f}  p99 {push.get('p99', 0):.1f} ms"
         )
     print(
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} ({os.cpu_count()} CPUs)"

@@ -67,6 +67,7 @@ from meshway.xds.credentials import (
     token_of,
 )
 from meshway.xds.status import StatusBoard
+from meshway.xds.wire import Bodies, pass_through, with_nonce
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,11 @@ class _Stream:
         key_of: KeyOf,
         peer: str,
         warm: Warm | None = None,
+        *,
+        bodies: Bodies | None = None,
     ):
         self.cache = cache
+        self.bodies = Bodies() if bodies is None else bodies
         self.board = board
         self.key_of = key_of
         self.peer = peer
@@ -322,8 +326,10 @@ class SotwStream(_Stream):
         key_of: KeyOf,
         peer: str,
         warm: Warm | None = None,
+        *,
+        bodies: Bodies | None = None,
     ):
-        super().__init__(cache, board, key_of, peer, warm)
+        super().__init__(cache, board, key_of, peer, warm, bodies=bodies)
         self._memo: dict[str, tuple[Entry, Any, Any, Any, dict[str, Resource], str]] = {}
 
     def _on_request(self, request: discovery_pb2.DiscoveryRequest) -> None:
@@ -425,16 +431,13 @@ class SotwStream(_Stream):
 
     def _response(
         self, type_url: str, state: _TypeState, target: dict[str, Resource], version: str
-    ) -> discovery_pb2.DiscoveryResponse:
+    ) -> bytes:
+        """The serialised DiscoveryResponse: the body every stream sending this version
+        shares (wire.py), and this stream's nonce."""
         state.sent = target
         state.again = False
         nonce = self._record_send(type_url, state, version, len(target))
-        return discovery_pb2.DiscoveryResponse(
-            version_info=version,
-            type_url=type_url,
-            nonce=nonce,
-            resources=[r.packed for r in target.values()],
-        )
+        return with_nonce(self.bodies.sotw(type_url, version, target), nonce)
 
 
 def _secondary(resource: Resource) -> bool:
@@ -479,8 +482,10 @@ class DeltaStream(_Stream):
         key_of: KeyOf,
         peer: str,
         warm: Warm | None = None,
+        *,
+        bodies: Bodies | None = None,
     ):
-        super().__init__(cache, board, key_of, peer, warm)
+        super().__init__(cache, board, key_of, peer, warm, bodies=bodies)
         self._phases: dict[str, bool] = {}  # cluster name → sent as EDS (secondary)
 
     def _on_request(self, request: discovery_pb2.DeltaDiscoveryRequest) -> None:
@@ -562,7 +567,7 @@ class DeltaStream(_Stream):
 
     def _response(
         self, type_url: str, state: _TypeState, changed: list[Resource], removed: list[str]
-    ) -> discovery_pb2.DeltaDiscoveryResponse:
+    ) -> bytes:
         for resource in changed:
             state.known[resource.name] = resource.version
             if type_url == CLUSTER:
@@ -571,16 +576,7 @@ class DeltaStream(_Stream):
             state.known.pop(name, None)
         version = set_version(state.known.items())
         nonce = self._record_send(type_url, state, version, len(changed) + len(removed))
-        return discovery_pb2.DeltaDiscoveryResponse(
-            system_version_info=version,
-            type_url=type_url,
-            nonce=nonce,
-            resources=[
-                discovery_pb2.Resource(name=r.name, version=r.version, resource=r.packed)
-                for r in changed
-            ],
-            removed_resources=removed,
-        )
+        return with_nonce(self.bodies.delta(type_url, version, changed, removed), nonce)
 
 
 class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
@@ -597,17 +593,22 @@ class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ign
         self.key_of = key_of
         self.warm = warm
         self.credentials = credentials
+        self.bodies = Bodies()  # response bodies shared by this server's streams
 
     async def StreamAggregatedResources(  # noqa: N802 (the gRPC method name)
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        stream = SotwStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
+        stream = SotwStream(
+            self.cache, self.board, self.key_of, context.peer(), self.warm, bodies=self.bodies
+        )
         await self._serve(stream, request_iterator, context)
 
     async def DeltaAggregatedResources(  # noqa: N802
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        stream = DeltaStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
+        stream = DeltaStream(
+            self.cache, self.board, self.key_of, context.peer(), self.warm, bodies=self.bodies
+        )
         await self._serve(stream, request_iterator, context)
 
     async def _serve(
@@ -649,6 +650,28 @@ class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ign
                 first = await asyncio.wait_for(anext(aiter(requests)), REFUSAL_READ_TIMEOUT)
                 refusal.node_id = str(first.node.id)
             raise
+
+
+ADS_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService"
+
+
+def add_servicer(servicer: AdsServicer, server: grpc.aio.Server) -> None:
+    """`ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server` with the responses'
+    serialiser passing pre-encoded bytes through (wire.py); requests parse as generated."""
+    handlers = {
+        "StreamAggregatedResources": grpc.stream_stream_rpc_method_handler(
+            servicer.StreamAggregatedResources,
+            request_deserializer=discovery_pb2.DiscoveryRequest.FromString,
+            response_serializer=pass_through,
+        ),
+        "DeltaAggregatedResources": grpc.stream_stream_rpc_method_handler(
+            servicer.DeltaAggregatedResources,
+            request_deserializer=discovery_pb2.DeltaDiscoveryRequest.FromString,
+            response_serializer=pass_through,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(ADS_SERVICE, handlers),))
+    server.add_registered_method_handlers(ADS_SERVICE, handlers)
 
 
 class XdsServer:
@@ -693,7 +716,7 @@ class XdsServer:
                 ("grpc.so_reuseport", 0),  # a second server on this port must fail, not share
             ]
         )
-        ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
+        add_servicer(
             AdsServicer(self.cache, self.board, self.key_of, self.warm, self.credentials), server
         )
         self.port = server.add_insecure_port(f"{address}:{self.port}")
