@@ -30,6 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from meshway import demo
+from meshway.model.ecs.tasks import task_address
 from meshway.runtime.images import Image
 
 log = logging.getLogger("meshway.demo")
@@ -234,12 +235,9 @@ def front_address(ecs: Any, found: Mapping[str, Any]) -> str | None:
         raise
     tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
     for task in tasks:
-        if task.get("lastStatus") != "RUNNING":
-            continue
-        for attachment in task.get("attachments") or ():
-            details = {d["name"]: d["value"] for d in attachment.get("details") or ()}
-            if details.get("privateIPv4Address"):
-                return str(details["privateIPv4Address"])
+        address = task_address(task)
+        if task.get("lastStatus") == "RUNNING" and address is not None:
+            return address
     return None
 
 

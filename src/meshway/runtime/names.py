@@ -25,9 +25,8 @@ import ipaddress
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from meshway.model.ecs.tasks import ENI_ATTACHMENT
+from meshway.model.ecs.tasks import task_address
 from meshway.model.servicediscovery.dns import (
     AAAA,
     CNAME,
@@ -238,15 +237,7 @@ def task_hosts(records: Iterable[Record]) -> list[tuple[str, str]]:
     """(hostname, address) of the `ecs.task` records that have an address and are not STOPPED."""
     found = []
     for record in records:
-        address = _task_address(record.body)
+        address = task_address(record.body)
         if address and record.body.get("lastStatus") != "STOPPED":
             found.append((hostname_for(task_id_of(record.key)), address))
     return found
-
-
-def _task_address(body: Mapping[str, Any]) -> str | None:
-    for attachment in body.get("attachments") or ():
-        if attachment.get("type") == ENI_ATTACHMENT and attachment.get("status") != "DELETED":
-            details = {d["name"]: d["value"] for d in attachment.get("details") or ()}
-            return details.get("privateIPv4Address")
-    return None

@@ -214,3 +214,14 @@ def request_stop(
     out.update(desiredStatus="STOPPED", stopCode=code, stoppedReason=reason, stoppingAt=now)
     out["version"] = int(out["version"]) + 1
     return out
+
+
+def task_address(task: Mapping[str, Any]) -> str | None:
+    """The task's private IPv4 address from its ENI attachment (stored or DescribeTasks form);
+    None before the network exists or once the attachment is DELETED."""
+    for attachment in task.get("attachments") or ():
+        if attachment.get("type") == ENI_ATTACHMENT and attachment.get("status") != "DELETED":
+            details = {d["name"]: d["value"] for d in attachment.get("details") or ()}
+            if details.get("privateIPv4Address"):
+                return str(details["privateIPv4Address"])
+    return None

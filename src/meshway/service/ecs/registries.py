@@ -23,7 +23,7 @@ from typing import Any
 
 from meshway.core import arns
 from meshway.core.errors import InvalidParameterException
-from meshway.model.ecs.tasks import ENI_ATTACHMENT, TaskStatus
+from meshway.model.ecs.tasks import TaskStatus, task_address
 from meshway.model.servicediscovery import records as cloudmap
 from meshway.service.ecs.base import SERVICE
 from meshway.service.servicediscovery import registry
@@ -186,15 +186,6 @@ def task_attributes(task: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[s
     if port is not None:
         attributes[cloudmap.PORT] = str(port)
     return attributes
-
-
-def task_address(task: Mapping[str, Any]) -> str | None:
-    for attachment in task.get("attachments") or ():
-        if attachment.get("type") == ENI_ATTACHMENT and attachment.get("status") != "DELETED":
-            details = {d["name"]: d["value"] for d in attachment.get("details") or ()}
-            if details.get("privateIPv4Address"):
-                return str(details["privateIPv4Address"])
-    return None
 
 
 def _task_id(task: Mapping[str, Any]) -> str:
