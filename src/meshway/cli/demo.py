@@ -42,6 +42,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 ENVOY_IMAGE = (
     "111345817488.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1.9.1.0-prod"  # seed's
 )
+XRAY_IMAGE = "amazon/aws-xray-daemon"  # the seed's X-Ray task definition
 AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-demo"]}}
 
 NOT_ROOT = (
@@ -173,7 +174,8 @@ def task_definition(mesh: str, service: Mapping[str, Any]) -> dict[str, Any]:
                     {
                         "name": "APPMESH_VIRTUAL_NODE_NAME",
                         "value": f"mesh/{mesh}/virtualNode/{name}",
-                    }
+                    },
+                    {"name": "ENABLE_ENVOY_XRAY_TRACING", "value": "1"},
                 ],
                 "healthCheck": {
                     "command": [
@@ -185,6 +187,15 @@ def task_definition(mesh: str, service: Mapping[str, Any]) -> dict[str, Any]:
                     "timeout": 2,
                     "retries": 3,
                 },
+            },
+            {  # the seed's X-Ray variant: Envoy's segments go to the daemon beside it
+                "name": "xray-daemon",
+                "image": XRAY_IMAGE,
+                "user": "1337",
+                "essential": True,
+                "cpu": 32,
+                "memoryReservation": 256,
+                "portMappings": [{"containerPort": 2000, "protocol": "udp"}],
             },
         ],
     }
