@@ -10,15 +10,15 @@ from pathlib import Path
 
 from meshway.cli import demo
 
-SEED = Path(__file__).parents[2] / "data" / "seed" / "appmesh-task-definition.json"
+SEED_XRAY = Path(__file__).parents[2] / "data" / "seed" / "appmesh-task-definition-xray.json"
 
 
-def test_every_demo_task_definition_has_the_seeds_shape() -> None:
-    seed = json.loads(SEED.read_text())
-    seed_app, seed_envoy = seed["containerDefinitions"]
+def test_every_demo_task_definition_has_the_seeds_xray_shape() -> None:
+    seed = json.loads(SEED_XRAY.read_text())
+    seed_app, seed_envoy, seed_daemon = seed["containerDefinitions"]
     for service in demo.resources()["services"]:
         definition = demo.task_definition("demo", service)
-        app, envoy = definition["containerDefinitions"]
+        app, envoy, daemon = definition["containerDefinitions"]
         assert definition["proxyConfiguration"] == seed["proxyConfiguration"]
         assert definition["networkMode"] == "awsvpc"
         assert app["dependsOn"] == seed_app["dependsOn"]
@@ -28,8 +28,10 @@ def test_every_demo_task_definition_has_the_seeds_shape() -> None:
             {
                 "name": "APPMESH_VIRTUAL_NODE_NAME",
                 "value": f"mesh/demo/virtualNode/{service['name']}",
-            }
+            },
+            {"name": "ENABLE_ENVOY_XRAY_TRACING", "value": "1"},
         ]
+        assert daemon == seed_daemon
 
 
 def test_the_programs_are_installed_readable_by_any_uid(tmp_path: Path) -> None:
