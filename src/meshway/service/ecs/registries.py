@@ -18,16 +18,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from meshway.core import arns
-from meshway.core.errors import InvalidParameterException
+from meshway.core.errors import AwsError, InvalidParameterException
 from meshway.model.ecs.tasks import TaskStatus, task_address
 from meshway.model.servicediscovery import records as cloudmap
 from meshway.service.ecs.base import SERVICE
 from meshway.service.servicediscovery import registry
 from meshway.store.base import Transaction
+
+log = logging.getLogger(__name__)
 
 REGISTERED = "_cloudMap"  # on a task: the registry ARNs it is registered in
 DEPLOYMENT_REGISTRIES = "_serviceRegistries"  # on a deployment: the registries its tasks use
@@ -116,15 +119,20 @@ def sync_task(tx: Transaction, task: Mapping[str, Any], now: float) -> dict[str,
         if service is None:  # deleted under the service: ECS reports this as a service event
             wanted_arns.remove(str(entry["registryArn"]))
             continue
-        registry.register_task_instance(
-            tx,
-            service_arn=str(entry["registryArn"]),
-            instance_id=_task_id(task),
-            attributes=task_attributes(task, entry),
-            health=_health(task) if service.get("HealthCheckCustomConfig") else None,
-            ecs_task_arn=str(task["taskArn"]),
-            now=now,
-        )
+        try:
+            registry.register_task_instance(
+                tx,
+                service_arn=str(entry["registryArn"]),
+                instance_id=_task_id(task),
+                attributes=task_attributes(task, entry),
+                health=_health(task) if service.get("HealthCheckCustomConfig") else None,
+                ecs_task_arn=str(task["taskArn"]),
+                now=now,
+            )
+        except AwsError as error:  # Cloud Map refused (a quota, records changed under it):
+            # the task runs on unregistered, as an ECS task whose registration failed does
+            log.warning("task %s not registered in %s: %s", task["taskArn"], entry, error)
+            wanted_arns.remove(str(entry["registryArn"]))
     if wanted_arns:
         out[REGISTERED] = wanted_arns
     else:
