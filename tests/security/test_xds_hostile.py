@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -137,6 +137,17 @@ async def _raw_call(
         return got, grpc.StatusCode.OK
 
 
+# One event loop for the module, never closed: grpc.aio dispatches a call's late events to the
+# loop the call was made on, and with `asyncio.run` per test (a new loop closed at the end) such
+# an event reached a closed loop and failed a later test with "Event loop is closed".
+T = TypeVar("T")
+_LOOP = asyncio.new_event_loop()
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    return _LOOP.run_until_complete(work)
+
+
 RAW_REGRESSIONS = [
     b"\xff" * 64,  # not a protobuf
     b"\x0a\xff\xff\xff\xff\x0f",  # a field claiming a 4 GiB length
@@ -161,7 +172,7 @@ def test_a_message_that_is_not_a_discovery_request_ends_only_its_own_stream(
         assert not got
         await _still_serves(xds_server)
 
-    asyncio.run(run())
+    _run(run())
 
 
 def test_an_oversized_request_is_refused_and_the_server_serves_on(
@@ -181,7 +192,7 @@ def test_an_oversized_request_is_refused_and_the_server_serves_on(
         assert not got and code == grpc.StatusCode.RESOURCE_EXHAUSTED
         await _still_serves(xds_server)
 
-    asyncio.run(run())
+    _run(run())
 
 
 @budget(25, deadline_ms=None)
@@ -198,7 +209,7 @@ def test_no_random_bytes_on_the_ads_method_take_the_server_down(
         # Random bytes can parse as a request; if one did, it may get an answer, never bravo's.
         assert not [g for g in got if b"bravo" in g]
 
-    asyncio.run(run())
+    _run(run())
 
 
 # -- well-formed but hostile sequences -------------------------------------------------------
@@ -290,7 +301,7 @@ async def _drain(client: AdsClient, wait: float) -> list[Any]:
 def test_no_sotw_request_sequence_gets_another_nodes_config_or_breaks_the_server(
     xds_server: ServerProcess, requests: list[Any], echo: bool
 ) -> None:
-    asyncio.run(_play(xds_server, requests, delta=False, echo=echo))
+    _run(_play(xds_server, requests, delta=False, echo=echo))
 
 
 @budget(20, deadline_ms=None)
@@ -298,7 +309,7 @@ def test_no_sotw_request_sequence_gets_another_nodes_config_or_breaks_the_server
 def test_no_delta_request_sequence_gets_another_nodes_config_or_breaks_the_server(
     xds_server: ServerProcess, requests: list[Any], echo: bool
 ) -> None:
-    asyncio.run(_play(xds_server, requests, delta=True, echo=echo))
+    _run(_play(xds_server, requests, delta=True, echo=echo))
 
 
 def test_a_nack_storm_and_acks_of_unsent_versions_change_nothing_the_next_client_sees(
@@ -318,7 +329,7 @@ def test_a_nack_storm_and_acks_of_unsent_versions_change_nothing_the_next_client
             await client.close()
         await _still_serves(xds_server)
 
-    asyncio.run(run())
+    _run(run())
 
 
 def test_a_node_id_sent_again_mid_stream_does_not_switch_the_stream_to_that_node(
@@ -342,7 +353,7 @@ def test_a_node_id_sent_again_mid_stream_does_not_switch_the_stream_to_that_node
             await client.close()
         await _still_serves(xds_server)
 
-    asyncio.run(run())
+    _run(run())
 
 
 def test_many_streams_for_one_node_each_get_only_that_nodes_config(
@@ -365,10 +376,10 @@ def test_many_streams_for_one_node_each_get_only_that_nodes_config(
             await asyncio.gather(*(c.close() for c in clients))
         await _still_serves(xds_server)
 
-    asyncio.run(run())
+    _run(run())
 
 
 def test_the_server_still_serves_both_nodes_after_all_of_it(xds_server: ServerProcess) -> None:
-    asyncio.run(_still_serves(xds_server))
+    _run(_still_serves(xds_server))
     assert xds_server.process is not None and xds_server.process.poll() is None
     assert os.path.exists(xds_server.data_dir / "xds-address")

@@ -67,7 +67,6 @@ from meshway.xds.credentials import (
     token_of,
 )
 from meshway.xds.status import StatusBoard
-from meshway.xds.wire import Bodies, pass_through, with_nonce
 
 log = logging.getLogger(__name__)
 
@@ -137,11 +136,8 @@ class _Stream:
         key_of: KeyOf,
         peer: str,
         warm: Warm | None = None,
-        *,
-        bodies: Bodies | None = None,
     ):
         self.cache = cache
-        self.bodies = Bodies() if bodies is None else bodies
         self.board = board
         self.key_of = key_of
         self.peer = peer
@@ -326,10 +322,8 @@ class SotwStream(_Stream):
         key_of: KeyOf,
         peer: str,
         warm: Warm | None = None,
-        *,
-        bodies: Bodies | None = None,
     ):
-        super().__init__(cache, board, key_of, peer, warm, bodies=bodies)
+        super().__init__(cache, board, key_of, peer, warm)
         self._memo: dict[str, tuple[Entry, Any, Any, Any, dict[str, Resource], str]] = {}
 
     def _on_request(self, request: discovery_pb2.DiscoveryRequest) -> None:
@@ -431,13 +425,16 @@ class SotwStream(_Stream):
 
     def _response(
         self, type_url: str, state: _TypeState, target: dict[str, Resource], version: str
-    ) -> bytes:
-        """The serialised DiscoveryResponse: the body every stream sending this version
-        shares (wire.py), and this stream's nonce."""
+    ) -> discovery_pb2.DiscoveryResponse:
         state.sent = target
         state.again = False
         nonce = self._record_send(type_url, state, version, len(target))
-        return with_nonce(self.bodies.sotw(type_url, version, target), nonce)
+        return discovery_pb2.DiscoveryResponse(
+            version_info=version,
+            type_url=type_url,
+            nonce=nonce,
+            resources=[r.packed for r in target.values()],
+        )
 
 
 def _secondary(resource: Resource) -> bool:
@@ -482,10 +479,8 @@ class DeltaStream(_Stream):
         key_of: KeyOf,
         peer: str,
         warm: Warm | None = None,
-        *,
-        bodies: Bodies | None = None,
     ):
-        super().__init__(cache, board, key_of, peer, warm, bodies=bodies)
+        super().__init__(cache, board, key_of, peer, warm)
         self._phases: dict[str, bool] = {}  # cluster name → sent as EDS (secondary)
 
     def _on_request(self, request: discovery_pb2.DeltaDiscoveryRequest) -> None:
@@ -567,7 +562,7 @@ class DeltaStream(_Stream):
 
     def _response(
         self, type_url: str, state: _TypeState, changed: list[Resource], removed: list[str]
-    ) -> bytes:
+    ) -> discovery_pb2.DeltaDiscoveryResponse:
         for resource in changed:
             state.known[resource.name] = resource.version
             if type_url == CLUSTER:
@@ -576,7 +571,16 @@ class DeltaStream(_Stream):
             state.known.pop(name, None)
         version = set_version(state.known.items())
         nonce = self._record_send(type_url, state, version, len(changed) + len(removed))
-        return with_nonce(self.bodies.delta(type_url, version, changed, removed), nonce)
+        return discovery_pb2.DeltaDiscoveryResponse(
+            system_version_info=version,
+            type_url=type_url,
+            nonce=nonce,
+            resources=[
+                discovery_pb2.Resource(name=r.name, version=r.version, resource=r.packed)
+                for r in changed
+            ],
+            removed_resources=removed,
+        )
 
 
 class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
@@ -593,22 +597,17 @@ class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ign
         self.key_of = key_of
         self.warm = warm
         self.credentials = credentials
-        self.bodies = Bodies()  # response bodies shared by this server's streams
 
     async def StreamAggregatedResources(  # noqa: N802 (the gRPC method name)
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        stream = SotwStream(
-            self.cache, self.board, self.key_of, context.peer(), self.warm, bodies=self.bodies
-        )
+        stream = SotwStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
         await self._serve(stream, request_iterator, context)
 
     async def DeltaAggregatedResources(  # noqa: N802
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        stream = DeltaStream(
-            self.cache, self.board, self.key_of, context.peer(), self.warm, bodies=self.bodies
-        )
+        stream = DeltaStream(self.cache, self.board, self.key_of, context.peer(), self.warm)
         await self._serve(stream, request_iterator, context)
 
     async def _serve(
@@ -650,28 +649,6 @@ class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ign
                 first = await asyncio.wait_for(anext(aiter(requests)), REFUSAL_READ_TIMEOUT)
                 refusal.node_id = str(first.node.id)
             raise
-
-
-ADS_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService"
-
-
-def add_servicer(servicer: AdsServicer, server: grpc.aio.Server) -> None:
-    """`ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server` with the responses'
-    serialiser passing pre-encoded bytes through (wire.py); requests parse as generated."""
-    handlers = {
-        "StreamAggregatedResources": grpc.stream_stream_rpc_method_handler(
-            servicer.StreamAggregatedResources,
-            request_deserializer=discovery_pb2.DiscoveryRequest.FromString,
-            response_serializer=pass_through,
-        ),
-        "DeltaAggregatedResources": grpc.stream_stream_rpc_method_handler(
-            servicer.DeltaAggregatedResources,
-            request_deserializer=discovery_pb2.DeltaDiscoveryRequest.FromString,
-            response_serializer=pass_through,
-        ),
-    }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(ADS_SERVICE, handlers),))
-    server.add_registered_method_handlers(ADS_SERVICE, handlers)
 
 
 class XdsServer:
@@ -716,7 +693,7 @@ class XdsServer:
                 ("grpc.so_reuseport", 0),  # a second server on this port must fail, not share
             ]
         )
-        add_servicer(
+        ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
             AdsServicer(self.cache, self.board, self.key_of, self.warm, self.credentials), server
         )
         self.port = server.add_insecure_port(f"{address}:{self.port}")

@@ -38,8 +38,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
+from types import MappingProxyType
 from typing import Any
 
 from meshway.model.appmesh.kinds import KINDS, KindName, parse_arn
@@ -51,7 +52,7 @@ from meshway.xds.cache import SnapshotCache
 from meshway.xds.discovery import CloudMap, cloud_map_endpoints, merge
 from meshway.xds.translate import Shared, build_snapshot
 from meshway.xds.translate.affected import affected_proxies, changed_refs, reverse_index
-from meshway.xds.view import Endpoint, MeshView, ProxyId
+from meshway.xds.view import Endpoint, MeshView, ProxyId, freeze
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,29 @@ def _touched(changes: Iterable[Change]) -> tuple[set[str], set[str]]:
         elif change.kind in _ACCOUNT_KINDS:
             accounts.add(change.key.split(":")[4] if change.key.count(":") >= 5 else "")
     return meshes, accounts
+
+
+_ROUTE_KIND = KINDS[KindName.ROUTE].store_kind
+
+
+def _route_only(changes: Iterable[Change]) -> dict[str, set[str]]:
+    """Mesh ARN → the routes changed in it, for the meshes whose only changes are routes and
+    whose account no endpoint change touched: their views can be patched instead of read."""
+    changes = list(changes)
+    meshes, accounts = _touched(changes)
+    routes: dict[str, set[str]] = {m: set() for m in meshes}
+    for change in changes:
+        if not change.kind.startswith("appmesh."):
+            continue
+        rid = parse_arn(change.key)
+        if rid is None:
+            continue
+        arn = MeshRef(rid.account, rid.region, rid.mesh).arn
+        if change.kind != _ROUTE_KIND or rid.account in accounts:
+            routes.pop(arn, None)
+        elif arn in routes:
+            routes[arn].add(change.key)
+    return routes
 
 
 def affected(changes: Iterable[Change], keys: Iterable[str]) -> set[str]:
@@ -273,17 +297,48 @@ def build_views(store: Store, meshes: Iterable[MeshRef]) -> dict[MeshRef, MeshVi
     return views
 
 
+def patch_routes(tx: Transaction, view: MeshView, keys: Iterable[str]) -> MeshView:
+    """`view` with the routes `keys` as the store holds them now (gone when deleted); every
+    other part of the view is the very same object, so comparing views stays cheap."""
+    routes = {router: dict(specs) for router, specs in view.routes.items()}
+    store_kind = KINDS[KindName.ROUTE]
+    for key in sorted(keys):
+        rid = parse_arn(key)
+        if rid is None or rid.kind is not KindName.ROUTE:
+            continue
+        record = tx.get(_ROUTE_KIND, key)
+        data = ((record.body if record is not None else None) or {}).get("data") or {}
+        named = routes.setdefault(rid.parent_name, {})
+        if data.get("meshName") == view.mesh and data.get(store_kind.name_member) == rid.name:
+            named[rid.name] = freeze(data.get("spec") or {})
+        else:
+            named.pop(rid.name, None)
+    return replace(
+        view,
+        routes=MappingProxyType(
+            {
+                router: MappingProxyType(dict(sorted(specs.items())))
+                for router, specs in sorted(routes.items())
+                if specs
+            }
+        ),
+    )
+
+
 class ViewCache:
     """Mesh views, read once and kept until a change touches them, each with its shared
     translation pieces (`Shared`): a proxy connecting costs a translation, not a read of its
-    whole mesh. Thread-safe; a view read while an invalidation happened is used once but not
-    kept."""
+    whole mesh. A change of routes only patches the view it replaces (reads those routes, not
+    the mesh: `narrow` then costs a few routes' read, not the mesh's). Thread-safe; a view read
+    while an invalidation happened is used once but not kept."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._views: dict[MeshRef, Shared] = {}
         self._replaced: dict[MeshRef, Shared] = {}  # the last dropped view: its lasting pieces
+        # a dropped view that only route changes made stale, and those routes' keys
+        self._patches: dict[MeshRef, tuple[MeshView, frozenset[str]]] = {}
         self._generation = 0
 
     def get(self, meshes: Iterable[MeshRef]) -> dict[MeshRef, Shared]:
@@ -291,23 +346,27 @@ class ViewCache:
             found = {m: self._views[m] for m in meshes if m in self._views}
             generation = self._generation
             replaced = dict(self._replaced)
-        missing = set(meshes) - found.keys()
+            missing = set(meshes) - found.keys()
+            patches = {ref: self._patches[ref] for ref in missing if ref in self._patches}
         if missing:
-            fresh = {
-                ref: Shared(view, replaced.get(ref))
-                for ref, view in build_views(self._store, missing).items()
-            }
+            views = dict(_patched_views(self._store, patches))
+            if missing - views.keys():
+                views.update(build_views(self._store, missing - views.keys()))
+            fresh = {ref: Shared(view, replaced.get(ref)) for ref, view in views.items()}
             with self._lock:
                 if generation == self._generation:
                     self._views.update(fresh)
                     for ref in fresh:  # the new view holds what it took over
                         self._replaced.pop(ref, None)
+                        self._patches.pop(ref, None)
             found.update(fresh)
         return found
 
     def invalidate(self, changes: Iterable[Change]) -> dict[MeshRef, Shared]:
         """Drop the views the changes touch; returns what was dropped (the views before)."""
+        changes = list(changes)
         meshes, accounts = _touched(changes)
+        routes = _route_only(changes)
         dropped = {}
         with self._lock:
             self._generation += 1
@@ -315,7 +374,24 @@ class ViewCache:
                 if ref.arn in meshes or ref.account in accounts:
                     dropped[ref] = self._views.pop(ref)
             self._replaced.update(dropped)
+            for ref, (view, keys) in list(self._patches.items()):  # not rebuilt yet
+                if ref.arn in routes:
+                    self._patches[ref] = (view, keys | routes[ref.arn])
+                elif ref.arn in meshes or ref.account in accounts:
+                    del self._patches[ref]
+            for ref, shared in dropped.items():
+                if ref.arn in routes:
+                    self._patches[ref] = (shared.view, frozenset(routes[ref.arn]))
         return dropped
+
+
+def _patched_views(
+    store: Store, patches: Mapping[MeshRef, tuple[MeshView, frozenset[str]]]
+) -> dict[MeshRef, MeshView]:
+    if not patches:
+        return {}
+    with store.read() as tx:
+        return {ref: patch_routes(tx, view, keys) for ref, (view, keys) in patches.items()}
 
 
 def _index(shared: Shared) -> Mapping[tuple[str, ...], frozenset[tuple[KindName, str]]]:
