@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 # Fixtures for the tests that run real tasks (root), from the end-to-end suite.
-from tests.e2e.conftest import catalog, programs, runtime_server  # noqa: F401
+from tests.e2e.conftest import catalog, mesh_server, programs, runtime_server  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags the machine notes give: with background networking on, Chromium's calls to

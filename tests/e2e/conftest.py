@@ -71,6 +71,18 @@ def ecs_client(runtime_server: ServerProcess) -> Any:
     return make_client(runtime_server.url, "ecs")
 
 
+@pytest.fixture
+def mesh_server(
+    start_server: Callable[..., ServerProcess], programs: Path, tmp_path: Path
+) -> ServerProcess:
+    """A server with the task runtime whose `application_image` is the test app (Envoy is the
+    built-in sidecar)."""
+    catalog = tmp_path / "images.json"
+    app = ["/usr/bin/python3", "-u", str(programs / "app.py")]
+    catalog.write_text(json.dumps({"images": {"application_image": {"entryPoint": app}}}))
+    return start_server("--images", str(catalog))
+
+
 def seed_definition(name: str = "appmesh-task-definition.json") -> dict[str, Any]:
     return json.loads((SEED / name).read_text())  # type: ignore[no-any-return]
 

@@ -8,8 +8,6 @@ import copy
 import json
 import subprocess
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,16 +35,6 @@ while time.monotonic() < until:
         failed.append(repr(error))
 print(json.dumps({"seen": seen, "failed": failed[:5], "failures": len(failed)}))
 """
-
-
-@pytest.fixture
-def mesh_server(
-    start_server: Callable[..., ServerProcess], programs: Path, tmp_path: Path
-) -> ServerProcess:
-    catalog = tmp_path / "images.json"
-    app = ["/usr/bin/python3", "-u", str(programs / "app.py")]
-    catalog.write_text(json.dumps({"images": {"application_image": {"entryPoint": app}}}))
-    return start_server("--images", str(catalog))
 
 
 def run_node_task(ecs: Any, node: str) -> str:
@@ -91,11 +79,8 @@ def weights(v1: int, v2: int) -> dict[str, Any]:
     return {"httpRoute": {"match": {"prefix": "/"}, "action": {"weightedTargets": targets}}}
 
 
-def test_a_route_flip_moves_mesh_traffic_with_zero_failed_requests(
-    mesh_server: ServerProcess,
-) -> None:
-    appmesh = make_client(mesh_server.url, "appmesh", aws_access_key_id=ACCOUNT)
-    ecs = make_client(mesh_server.url, "ecs", aws_access_key_id=ACCOUNT)
+def make_demo_mesh(appmesh: Any) -> None:
+    """Mesh `demo`: front calls back.demo.local, routed 100/0 between back-v1 and back-v2."""
     appmesh.create_mesh(meshName="demo")
     for node in ("back-v1", "back-v2"):
         spec = {"listeners": HTTP_9080, "serviceDiscovery": {"dns": {"hostname": f"{node}.local"}}}
@@ -117,6 +102,14 @@ def test_a_route_flip_moves_mesh_traffic_with_zero_failed_requests(
         "backends": [{"virtualService": {"virtualServiceName": SERVICE}}],
     }
     appmesh.create_virtual_node(meshName="demo", virtualNodeName="front", spec=front_spec)
+
+
+def test_a_route_flip_moves_mesh_traffic_with_zero_failed_requests(
+    mesh_server: ServerProcess,
+) -> None:
+    appmesh = make_client(mesh_server.url, "appmesh", aws_access_key_id=ACCOUNT)
+    ecs = make_client(mesh_server.url, "ecs", aws_access_key_id=ACCOUNT)
+    make_demo_mesh(appmesh)
     arns = [run_node_task(ecs, node) for node in ("back-v1", "back-v2", "front")]
     wait_running(ecs, arns)
     front = arns[2]

@@ -10,8 +10,6 @@ import copy
 import json
 import subprocess
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,16 +41,6 @@ for _ in range(count):
         failed.append(repr(error))
 print(json.dumps({"ok": ok, "failed": failed[:5], "apps": sorted(apps)}))
 """
-
-
-@pytest.fixture
-def mesh_server(
-    start_server: Callable[..., ServerProcess], programs: Path, tmp_path: Path
-) -> ServerProcess:
-    catalog = tmp_path / "images.json"
-    app = ["/usr/bin/python3", "-u", str(programs / "app.py")]
-    catalog.write_text(json.dumps({"images": {"application_image": {"entryPoint": app}}}))
-    return start_server("--images", str(catalog))
 
 
 def xray_task_definition(node: str) -> dict[str, Any]:

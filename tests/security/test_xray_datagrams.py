@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from meshway.xray.framing import MAX_DATAGRAM, Document, Rejection, parse_datagram
-from meshway.xray.install import install
-from tests.conftest import ServerProcess, free_port
+from tests.api.test_xray_daemon import Daemon, daemon  # noqa: F401 (the fixture)
+from tests.conftest import ServerProcess
 from tests.security.fuzzing import budget, tried
 
 HEADER = b'{"format":"json","version":1}\n'
@@ -87,30 +83,6 @@ def test_no_datagram_makes_the_parser_raise(data: bytes) -> None:
 # -- the daemon as a process -----------------------------------------------------------------
 
 
-@pytest.fixture
-def daemon(server: ServerProcess, account: str, tmp_path: Path) -> Iterator[tuple[int, int, Any]]:
-    files = install(tmp_path / "data")
-    udp, tcp = free_port(), free_port()
-    process = subprocess.Popen(
-        [files.python, "-E", "-s", files.daemon, "-b", f"127.0.0.1:{udp}", "-t",
-         f"127.0.0.1:{tcp}", "-n", "us-west-2", "--default-endpoint", server.url,
-         "--account", account],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={},
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", tcp), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the daemon did not start"
-            time.sleep(0.05)
-    yield udp, tcp, process
-    if process.poll() is None:
-        process.kill()
-    process.communicate()
-
-
 def _segment(trace: str) -> bytes:
     now = time.time()
     body = {"name": "fuzz", "id": "70de5b6f19ff9a0a", "trace_id": trace, "start_time": now,
@@ -119,9 +91,11 @@ def _segment(trace: str) -> bytes:
 
 
 def test_the_daemon_survives_hostile_datagrams_and_still_delivers_good_ones(
-    daemon: tuple[int, int, Any], server: ServerProcess, account: str
+    daemon: Daemon,  # noqa: F811 (the imported fixture)
+    server: ServerProcess,
+    account: str,
 ) -> None:
-    udp, _tcp, process = daemon
+    udp, process = daemon.udp, daemon.process
     hostile = [*REGRESSIONS[:-2], bytes(range(256)) * 200]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for data in hostile:
@@ -160,11 +134,11 @@ def _exchange(port: int, data: bytes) -> bytes:
 
 
 def test_the_sampling_proxy_answers_hostile_requests_with_a_4xx_and_keeps_serving(
-    daemon: tuple[int, int, Any],
+    daemon: Daemon,  # noqa: F811 (the imported fixture)
 ) -> None:
     """A bad or negative Content-Length made the proxy's handler raise (a traceback in the
     task's log, the connection dropped) or read until the client gave up."""
-    _udp, tcp, process = daemon
+    tcp, process = daemon.tcp, daemon.process
     for data in TCP_HOSTILE:
         tried("xray daemon tcp")
         answer = _exchange(tcp, data)
