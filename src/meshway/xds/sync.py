@@ -44,7 +44,7 @@ from types import MappingProxyType
 from typing import Any
 
 from meshway.model.appmesh.kinds import KINDS, KindName, parse_arn
-from meshway.model.ecs.tasks import ENI_ATTACHMENT
+from meshway.model.ecs.tasks import task_address
 from meshway.model.servicediscovery import records as sd
 from meshway.service.ecs.base import RUNNING_PHASE, TASK, TASK_DEFINITION, tasks_in
 from meshway.store.base import Change, Record, Store, Transaction
@@ -159,14 +159,6 @@ def node_of_container(
     if proxy is None or proxy.kind is not KindName.VIRTUAL_NODE:
         return None
     return MeshRef(proxy.account or account, proxy.region or region, proxy.mesh), proxy.name
-
-
-def task_address(task: Mapping[str, Any]) -> str | None:
-    for attachment in task.get("attachments") or ():
-        if attachment.get("type") == ENI_ATTACHMENT:
-            details = {d["name"]: d["value"] for d in attachment.get("details") or ()}
-            return details.get("privateIPv4Address")
-    return None
 
 
 def task_endpoints(

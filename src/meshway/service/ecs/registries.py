@@ -24,6 +24,8 @@ from typing import Any
 
 from meshway.core import arns
 from meshway.core.errors import AwsError, InvalidParameterException
+from meshway.model.ecs.arns import Scope
+from meshway.model.ecs.services import service_arn
 from meshway.model.ecs.tasks import TaskStatus, task_address
 from meshway.model.servicediscovery import records as cloudmap
 from meshway.service.ecs.base import SERVICE
@@ -152,9 +154,11 @@ def _wanted_registries(tx: Transaction, task: Mapping[str, Any]) -> list[Mapping
     group = str(task.get("group") or "")
     if not group.startswith("service:"):
         return []
-    cluster = str(task["clusterArn"])
-    service_arn = cluster.replace(":cluster/", ":service/", 1) + "/" + group[len("service:") :]
-    record = tx.get(SERVICE, service_arn)
+    parsed = arns.parse(str(task["clusterArn"]))
+    assert parsed is not None  # tasks are stored with their cluster's ARN
+    scope = Scope(region=parsed.region, account=parsed.account)
+    cluster = parsed.resource.split("/", 1)[1]
+    record = tx.get(SERVICE, service_arn(scope, cluster, group[len("service:") :]))
     if record is None:
         return []
     deployment = next(
