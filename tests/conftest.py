@@ -96,6 +96,7 @@ class ServerProcess:
                         return self
             except OSError:
                 time.sleep(0.05)
+        self.stop()  # a server left running would hold the bridge resolver's port for the rest
         raise RuntimeError("server did not become healthy")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)  # linux/in.h
 EVERY_ADDRESS = ("0.0.0.0", "::", "")
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 class XrayDaemonImage:
@@ -57,6 +58,10 @@ def _listener(host: str, port: int, *, freebind: bool = False) -> socket.socket:
         if freebind:
             sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
         sock.bind((host, port))
+        # Listening at once, not when uvicorn starts serving after the lifespan: a socket only
+        # bound (SO_REUSEADDR) can be bound again, and the task resolver, started in the
+        # lifespan with a free port, once took this very port for its TCP listener.
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,21 @@ def test_without_the_runtime_only_the_given_address_is_bound() -> None:
     sockets = endpoint_sockets("127.0.0.1", 0, None)
     assert len(sockets) == 1
     sockets[0].close()
+
+
+def test_the_endpoint_port_is_listening_at_once_so_nothing_else_can_take_it() -> None:
+    """Regression: the sockets were only bound until uvicorn served, and the task resolver
+    (started before that, on a free port) once bound its TCP listener to this very port."""
+    (main,) = endpoint_sockets("127.0.0.1", 0, None)
+    port = int(main.getsockname()[1])
+    other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio.start_server does
+    try:
+        with pytest.raises(OSError):
+            other.bind(("127.0.0.1", port))
+    finally:
+        other.close()
+        main.close()
 
 
 def test_the_daemon_image_runs_the_installed_daemon_against_the_gateway(tmp_path: Path) -> None:
